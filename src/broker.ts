@@ -1,0 +1,205 @@
+/**
+ * One broker instance: configuration, logger, handler registry, test controls, and a server
+ * per listener. Later layers (storage, metadata image, groups) plug in here. Many brokers can
+ * run in one process; nothing here is global.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { FileSystem } from '../storage/io/file-system.ts';
+import { NodeFileSystem } from '../storage/io/node-file-system.ts';
+import type { BrokerConfig } from './config/catalogue.ts';
+import { advertisedListenersOf, listenersOf } from './config/derived.ts';
+import type { Listener } from './config/listeners.ts';
+import type { ControlFn, ControlHandle, ControlOptions } from './handlers/controls.ts';
+import { ControlRegistry } from './handlers/controls.ts';
+import type { BrokerServices, Handler } from './handlers/handler.ts';
+import { builtinHandlers } from './handlers/index.ts';
+import {
+  type BrokerEndpoint,
+  type MetadataView,
+  SingleNodeMetadata,
+} from './handlers/metadata-view.ts';
+import { HandlerRegistry } from './handlers/registry.ts';
+import { bufferedChunkWriter, type ReadAt, type WriteChunks } from './server/chunk-writer.ts';
+import { KafkaServer } from './server/kafka-server.ts';
+import { RequestDispatcher, schemaRangeOf } from './server/request-dispatcher.ts';
+import { type Clock, SystemClock } from './util/clock.ts';
+import { type Logger, silentLogger } from './util/logger.ts';
+
+export interface BrokerOptions {
+  readonly config: BrokerConfig;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /**
+   * How responses reach sockets: `sendfileChunkWriter()` (server/sendfile-chunk-writer.ts)
+   * for zero-copy file regions; default: Buffers written as they are, regions read with
+   * `fileSystem` and written as Buffers.
+   */
+  readonly writeChunks?: WriteChunks;
+  /** The file system file regions are read through by the default writer. */
+  readonly fileSystem?: FileSystem;
+  /** Handlers to serve; default: every built-in handler. */
+  readonly handlers?: readonly Handler[];
+}
+
+export interface BoundListener extends Listener {
+  /** The address clients are told (advertised.listeners, else the bound one). */
+  readonly advertised: { readonly host: string; readonly port: number };
+}
+
+type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export class Broker {
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly registry: HandlerRegistry;
+  readonly controls = new ControlRegistry();
+  readonly clusterId: string;
+  #options: BrokerOptions;
+  #servers: KafkaServer[] = [];
+  #listeners: BoundListener[] = [];
+  #metadata: MetadataView | undefined;
+  #state: State = 'new';
+
+  constructor(options: BrokerOptions) {
+    this.#options = options;
+    this.config = options.config;
+    this.logger = options.logger ?? silentLogger();
+    this.clock = options.clock ?? new SystemClock();
+    // Until storage keeps it in meta.properties, an unset id is fresh per start.
+    this.clusterId = options.config['cluster.id'] ?? randomBytes(16).toString('base64url');
+    this.registry = new HandlerRegistry(schemaRangeOf);
+    for (const handler of options.handlers ?? builtinHandlers) this.registry.register(handler);
+  }
+
+  get nodeId(): number {
+    return this.config['node.id'];
+  }
+
+  /** Listeners with their bound ports; empty before start() resolves. */
+  get listeners(): readonly BoundListener[] {
+    return this.#listeners;
+  }
+
+  get metadata(): MetadataView {
+    if (!this.#metadata) throw new Error('Broker.metadata read before start()');
+    return this.#metadata;
+  }
+
+  /** Intercept requests of one API key (see handlers/controls.ts). */
+  control<Request = unknown>(
+    apiKey: number,
+    fn: ControlFn<Request>,
+    options?: ControlOptions,
+  ): ControlHandle {
+    return this.controls.add(apiKey, fn, options);
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`Broker.start() in state ${this.#state}`);
+    this.#state = 'starting';
+    const dispatcher = new RequestDispatcher({
+      registry: this.registry,
+      controls: this.controls,
+      services: this.#services(),
+      clock: this.clock,
+      logger: this.logger,
+    });
+    const writeChunks =
+      this.#options.writeChunks ??
+      bufferedChunkWriter(readAtOf(this.#options.fileSystem ?? new NodeFileSystem()));
+    try {
+      for (const listener of listenersOf(this.config)) {
+        const server = new KafkaServer({
+          listenerName: listener.name,
+          host: listener.host,
+          port: listener.port,
+          processor: dispatcher,
+          limits: {
+            frameSizeBytesMax: this.config['socket.request.max.bytes'],
+            inFlightMax: this.config['queued.max.requests'],
+            idleMs: this.config['connections.max.idle.ms'],
+            connectionsMax: this.config['max.connections'],
+          },
+          logger: this.logger.child({ listener: listener.name }),
+          clock: this.clock,
+          writeChunks,
+        });
+        const bound = await server.listen();
+        this.#servers.push(server);
+        this.#listeners.push({ ...listener, port: bound.port, advertised: bound });
+      }
+    } catch (error) {
+      await Promise.all(this.#servers.map((s) => s.stop(0)));
+      this.#state = 'stopped';
+      throw error;
+    }
+    this.#listeners = this.#advertise(this.#listeners);
+    this.#metadata = new SingleNodeMetadata(this.clusterId, this.nodeId, this.#endpoints());
+    this.#state = 'running';
+  }
+
+  /** Graceful: stop accepting, answer what was received, close. Idempotent. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    this.#state = 'stopping';
+    await Promise.all(this.#servers.map((s) => s.stop(graceMs)));
+    this.#state = 'stopped';
+  }
+
+  #services(): BrokerServices {
+    // Handlers run only once start() has bound the listeners and built the view.
+    const metadataOf = (): MetadataView => this.metadata;
+    return {
+      config: this.config,
+      nodeId: this.nodeId,
+      clock: this.clock,
+      get metadata(): MetadataView {
+        return metadataOf();
+      },
+      apiVersions: () => this.registry.apiVersions(),
+    };
+  }
+
+  /** Advertised address per listener: configured, else bound (a wildcard bind -> hostname). */
+  #advertise(bound: readonly BoundListener[]): BoundListener[] {
+    const configured =
+      this.config['advertised.listeners'] === null ? undefined : advertisedListenersOf(this.config);
+    return bound.map((listener) => {
+      const explicit = configured?.find((a) => a.name === listener.name);
+      if (explicit)
+        return { ...listener, advertised: { host: explicit.host, port: explicit.port } };
+      const wildcard =
+        listener.host === '' || listener.host === '0.0.0.0' || listener.host === '::';
+      return {
+        ...listener,
+        advertised: { host: wildcard ? hostname() : listener.host, port: listener.port },
+      };
+    });
+  }
+
+  #endpoints(): Map<string, BrokerEndpoint> {
+    const rack = this.config['broker.rack'];
+    return new Map(
+      this.#listeners.map((l) => [
+        l.name,
+        { nodeId: this.nodeId, host: l.advertised.host, port: l.advertised.port, rack },
+      ]),
+    );
+  }
+}
+
+/** Positional reads of exactly `length` bytes through storage's FileSystem. */
+function readAtOf(fileSystem: FileSystem): ReadAt {
+  return async (fd, position, length) => {
+    const buffer = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = await fileSystem.read(fd, buffer.subarray(done), position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buffer.subarray(0, done);
+  };
+}

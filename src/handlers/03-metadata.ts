@@ -1,0 +1,161 @@
+/**
+ * Metadata (key 3), versions 0-12.
+ *
+ * Behavior:
+ * - Brokers: every live broker's endpoint on the listener the request arrived on.
+ * - Cluster id and controller id from the MetadataView (a single node is its own controller).
+ * - Topics: all of them for "all topics" (v0: an empty list; v1+: a null list), else the ones
+ *   asked for, in request order. Internal topics are listed like others (isInternal set).
+ * - A missing topic is auto-created when the request allows it (v4+ flag; always before v4),
+ *   `auto.create.topics.enable` is on and the view can create topics; a created topic whose
+ *   partitions are not visible yet is reported as LEADER_NOT_AVAILABLE (clients retry).
+ *   Otherwise UNKNOWN_TOPIC_OR_PARTITION; a name Kafka would reject, INVALID_TOPIC_EXCEPTION.
+ * - v12 by topic id: an unknown id is UNKNOWN_TOPIC_ID with a null name. Before v12 a null
+ *   name or a topic id in the request is INVALID_REQUEST on every requested topic (Kafka).
+ * - Authorized operations (v8+, when asked): with no authorizer every operation is allowed,
+ *   so the bit set of every operation that applies to the resource.
+ *
+ * Version notes:
+ * - v1: rack, controller id, isInternal; null topics = all. v2: cluster id. v3: throttle.
+ * - v4: allowAutoTopicCreation. v5: offline replicas. v7: leader epoch. v8: authorized
+ *   operations (cluster-level only through v10). v9: flexible. v10: topic ids.
+ * - v12: topic name nullable in the response (lookups by id).
+ */
+import { ErrorCode } from '../../protocol/errors.ts';
+import { ApiKey } from '../../protocol/generated/api-table.ts';
+import {
+  type MetadataRequest,
+  type MetadataResponse,
+  newMetadataResponse,
+} from '../../protocol/generated/apis/03-metadata.ts';
+import { defineHandler, type RequestContext } from './handler.ts';
+import type { MetadataView, TopicView } from './metadata-view.ts';
+
+type RequestTopic = NonNullable<MetadataRequest['topics']>[number];
+type ResponseTopic = MetadataResponse['topics'][number];
+
+const zeroUuid = 'AAAAAAAAAAAAAAAAAAAAAA';
+/** The "not requested" value of the authorized-operations fields. */
+const operationsNotRequested = -2147483648;
+/** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS. */
+const topicOperations = bits([3, 4, 5, 6, 7, 8, 10, 11]);
+/** CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
+const clusterOperations = bits([5, 7, 8, 9, 10, 11, 12]);
+
+function bits(operations: readonly number[]): number {
+  return operations.reduce((set, op) => set | (1 << op), 0);
+}
+
+/** Kafka's topic name rule: 1-249 of [a-zA-Z0-9._-], and not '.' or '..'. */
+export function isValidTopicName(name: string): boolean {
+  return /^[a-zA-Z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..';
+}
+
+export function handleMetadata(
+  ctx: RequestContext,
+  request: MetadataRequest,
+  version: number,
+): MetadataResponse | Promise<MetadataResponse> {
+  const { metadata, config } = ctx.services;
+  const response = newMetadataResponse();
+  response.brokers = metadata.brokers(ctx.listenerName).map((b) => ({ ...b }));
+  response.clusterId = metadata.clusterId;
+  response.controllerId = metadata.controllerId();
+  if (version >= 8 && version <= 10 && request.includeClusterAuthorizedOperations) {
+    response.clusterAuthorizedOperations = clusterOperations;
+  }
+  const describe = (topic: TopicView): ResponseTopic =>
+    describeTopic(topic, version, request.includeTopicAuthorizedOperations);
+  const wanted = request.topics;
+  if (wanted === null || (version === 0 && wanted.length === 0)) {
+    response.topics = [...metadata.topics()].map(describe);
+    return response;
+  }
+  if (version < 12 && wanted.some((t) => t.name === null || t.topicId !== zeroUuid)) {
+    response.topics = wanted.map((t) => errorTopic(t.name ?? '', ErrorCode.INVALID_REQUEST));
+    return response;
+  }
+  const mayCreate =
+    (version < 4 || request.allowAutoTopicCreation) &&
+    config['auto.create.topics.enable'] &&
+    metadata.autoCreateTopic !== undefined;
+  const answers = wanted.map((t) => lookup(metadata, t, describe, mayCreate));
+  if (answers.every((a) => !(a instanceof Promise))) {
+    response.topics = answers as ResponseTopic[];
+    return response;
+  }
+  return Promise.all(answers).then((topics) => {
+    response.topics = topics;
+    return response;
+  });
+}
+
+function lookup(
+  metadata: MetadataView,
+  wanted: RequestTopic,
+  describe: (topic: TopicView) => ResponseTopic,
+  mayCreate: boolean,
+): ResponseTopic | Promise<ResponseTopic> {
+  if (wanted.name === null) {
+    const byId = metadata.topicById(wanted.topicId);
+    if (byId) return describe(byId);
+    return { ...errorTopic(null, ErrorCode.UNKNOWN_TOPIC_ID), topicId: wanted.topicId };
+  }
+  const name = wanted.name;
+  const topic = metadata.topic(name);
+  if (topic) return describe(topic);
+  if (!isValidTopicName(name)) return errorTopic(name, ErrorCode.INVALID_TOPIC_EXCEPTION);
+  if (!mayCreate || !metadata.autoCreateTopic) {
+    return errorTopic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  }
+  return metadata.autoCreateTopic(name).then((errorCode) => {
+    if (errorCode !== ErrorCode.NONE) return errorTopic(name, errorCode);
+    const created = metadata.topic(name);
+    return created && created.partitions.length > 0
+      ? describe(created)
+      : errorTopic(name, ErrorCode.LEADER_NOT_AVAILABLE);
+  });
+}
+
+function describeTopic(topic: TopicView, version: number, withOperations: boolean): ResponseTopic {
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: topic.isInternal,
+    partitions: topic.partitions.map((p) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: p.partitionIndex,
+      leaderId: p.leaderId,
+      leaderEpoch: p.leaderEpoch,
+      replicaNodes: [...p.replicaNodes],
+      isrNodes: [...p.isrNodes],
+      offlineReplicas: [...p.offlineReplicas],
+    })),
+    topicAuthorizedOperations:
+      version >= 8 && withOperations ? topicOperations : operationsNotRequested,
+  };
+}
+
+function errorTopic(name: string | null, errorCode: number): ResponseTopic {
+  return {
+    errorCode,
+    name,
+    topicId: zeroUuid,
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: operationsNotRequested,
+  };
+}
+
+export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>({
+  apiKey: ApiKey.Metadata,
+  minVersion: 0,
+  maxVersion: 12,
+  handle: handleMetadata,
+  errorResponse(request, _version, errorCode) {
+    const response = newMetadataResponse();
+    response.topics = (request.topics ?? []).map((t) => errorTopic(t.name ?? '', errorCode));
+    return response;
+  },
+});

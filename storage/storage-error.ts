@@ -1,0 +1,21 @@
+/**
+ * Errors for operators from the storage engine: a stable `code` to match on and the `cause`.
+ * It mirrors src/util/errors.ts BrokerError (storage may not import src/): same name, same
+ * fields, so callers treat both alike. Codes used here:
+ * - `storage-corrupt`: bytes on disk are not what storage wrote (outside recovery).
+ * - `storage-offset-out-of-range`: an offset outside [logStartOffset, logEndOffset].
+ * - `storage-invalid-append`: a batch rejected on append (bad header, offsets not
+ *   contiguous on a replica append); the caller maps it to a Kafka error code.
+ * - `storage-closed`: the log was closed or deleted.
+ * - `storage-segment-gone`: a segment asked for by base offset no longer exists.
+ * - `storage-limit`: a bound (pending appends, batch size) would be exceeded.
+ */
+export class StorageError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BrokerError';
+    this.code = code;
+  }
+}
