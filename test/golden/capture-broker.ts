@@ -13,8 +13,9 @@ import { type AnyApi, ApiKey, apiFor, apiTable } from '../../protocol/generated/
 import * as g from '../../protocol/generated/index.ts';
 import { Reader } from '../../protocol/wire/reader.ts';
 
-const TOPIC_ID = 'BrookGoldenTopicId0001';
+const TOPIC_ID = Buffer.from('brook-golden-top').toString('base64url');
 const NODE_ID = 1;
+const FRAMES_PER_KIND_MAX = 3;
 
 interface StoredBatch {
   readonly baseOffset: number;
@@ -34,6 +35,7 @@ export async function startCaptureBroker(outDir: string): Promise<CaptureBroker>
   mkdirSync(outDir, { recursive: true });
   const partitions = new Map<string, StoredBatch[]>();
   let frames = 0;
+  const perKind = new Map<string, number>();
   let port = 0;
 
   const logOf = (topic: string, partition: number): StoredBatch[] => {
@@ -65,9 +67,14 @@ export async function startCaptureBroker(outDir: string): Promise<CaptureBroker>
     const api = decoded ? apiFor(decoded.header.requestApiKey) : undefined;
     if (!decoded || !api) return void socket.destroy();
     const { requestApiVersion: version, correlationId } = decoded.header;
-    frames += 1;
-    const name = `${String(frames).padStart(3, '0')}-${api.name}-v${version}.bin`;
-    writeFileSync(join(outDir, name), frame);
+    // A few frames of each API version are enough; a polling consumer sends thousands.
+    const kind = `${api.name}-v${version}`;
+    const seen = (perKind.get(kind) ?? 0) + 1;
+    perKind.set(kind, seen);
+    if (seen <= FRAMES_PER_KIND_MAX || api.apiKey === ApiKey.Produce) {
+      frames += 1;
+      writeFileSync(join(outDir, `${String(frames).padStart(3, '0')}-${kind}.bin`), frame);
+    }
     const request = api.decodeRequest(r, version) as Body;
     const respond = responders.get(api.apiKey);
     if (!respond) return void socket.destroy();
@@ -247,7 +254,7 @@ function fetch(request: Body, logOf: LogOf, endOffset: (l: StoredBatch[]) => num
           logStartOffset: 0,
           abortedTransactions: null,
           preferredReadReplica: -1,
-          records: from.length > 0 ? Buffer.concat(from.map((b) => b.bytes)) : null,
+          records: Buffer.concat(from.map((b) => b.bytes)),
         };
       }),
     })),

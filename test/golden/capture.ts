@@ -36,13 +36,14 @@ const kcat: Run = async (bootstrap) => {
       input,
     );
   }
-  await sh('kcat', ['-b', bootstrap, '-C', '-t', 'golden', '-o', 'beginning', '-e', '-q']);
+  await sh('kcat', ['-b', bootstrap, '-C', '-t', 'golden', '-o', 'beginning', '-c', '15', '-q']);
 };
 
 // kafkajs-lz4 needs the native lz4 addon, which is built for the system Node, not Node 24:
 // kafkajs's lz4 batches are covered by test/golden/records instead.
 const kafkajs: Run = async (bootstrap) => {
-  const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = await import('kafkajs');
+  const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = (await import('kafkajs'))
+    .default;
   const SnappyCodec = (await import('kafkajs-snappy')).default;
   CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
   const kafka = new Kafka({
@@ -106,7 +107,8 @@ for codec in [None, 'gzip', 'snappy', 'lz4', 'zstd']:
     p.send('golden', key=b'k1', value=b'v1', headers=[('h', b'1')]).get(timeout=20)
     p.send('golden', value=b'no-key').get(timeout=20)
     p.close()
-c = KafkaConsumer(bootstrap_servers=sys.argv[1], client_id='golden-kafka-python', consumer_timeout_ms=2000)
+c = KafkaConsumer(bootstrap_servers=sys.argv[1], client_id='golden-kafka-python',
+                  consumer_timeout_ms=2000)
 c.assign([TopicPartition('golden', 0)])
 c.seek_to_beginning()
 n = sum(1 for _ in c)
@@ -120,7 +122,8 @@ const confluentPython: Run = (bootstrap) => {
 import sys
 from confluent_kafka import Producer
 for codec in ['none', 'gzip', 'snappy', 'lz4', 'zstd']:
-    p = Producer({'bootstrap.servers': sys.argv[1], 'compression.type': codec, 'enable.idempotence': True, 'client.id': 'golden-confluent-python'})
+    p = Producer({'bootstrap.servers': sys.argv[1], 'compression.type': codec,
+                  'enable.idempotence': True, 'client.id': 'golden-confluent-python'})
     p.produce('golden', key=b'k1', value=b'v1', headers=[('h', b'1')])
     p.produce('golden', value=b'no-key')
     assert p.flush(20) == 0
