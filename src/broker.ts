@@ -3,28 +3,27 @@
  * per listener. Later layers (storage, metadata image, groups) plug in here. Many brokers can
  * run in one process; nothing here is global.
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FileSystem } from '../storage/io/file-system.ts';
 import { NodeFileSystem } from '../storage/io/node-file-system.ts';
 import type { BrokerConfig } from './config/catalogue.ts';
 import { advertisedListenersOf, listenersOf } from './config/derived.ts';
 import type { Listener } from './config/listeners.ts';
+import { startBrokerGroups } from './coordinator/group/broker-groups.ts';
+import type { GroupService } from './coordinator/group/group-service.ts';
 import type { ControlFn, ControlHandle, ControlOptions } from './handlers/controls.ts';
 import { ControlRegistry } from './handlers/controls.ts';
-import type { BrokerServices, Handler } from './handlers/handler.ts';
+import type { BrokerServices, DataServices, Handler } from './handlers/handler.ts';
 import { builtinHandlers } from './handlers/index.ts';
-import {
-  type BrokerEndpoint,
-  type MetadataView,
-  SingleNodeMetadata,
-} from './handlers/metadata-view.ts';
+import type { BrokerEndpoint, MetadataView } from './handlers/metadata-view.ts';
 import { HandlerRegistry } from './handlers/registry.ts';
+import { type DataPath, openDataPath } from './replication/data-path.ts';
 import { bufferedChunkWriter, type ReadAt, type WriteChunks } from './server/chunk-writer.ts';
 import { KafkaServer } from './server/kafka-server.ts';
 import { RequestDispatcher, schemaRangeOf } from './server/request-dispatcher.ts';
 import { type Clock, SystemClock } from './util/clock.ts';
 import { type Logger, silentLogger } from './util/logger.ts';
+import { type Random, systemRandom } from './util/random.ts';
 
 export interface BrokerOptions {
   readonly config: BrokerConfig;
@@ -38,6 +37,8 @@ export interface BrokerOptions {
   readonly writeChunks?: WriteChunks;
   /** The file system file regions are read through by the default writer. */
   readonly fileSystem?: FileSystem;
+  /** Randomness for ids (cluster, topics); default: seeded from the system. */
+  readonly random?: Random;
   /** Handlers to serve; default: every built-in handler. */
   readonly handlers?: readonly Handler[];
 }
@@ -55,11 +56,12 @@ export class Broker {
   readonly clock: Clock;
   readonly registry: HandlerRegistry;
   readonly controls = new ControlRegistry();
-  readonly clusterId: string;
   #options: BrokerOptions;
   #servers: KafkaServer[] = [];
   #listeners: BoundListener[] = [];
-  #metadata: MetadataView | undefined;
+  #data: DataPath | undefined;
+  #groups: GroupService | undefined;
+  #endpointMap = new Map<string, BrokerEndpoint>();
   #state: State = 'new';
 
   constructor(options: BrokerOptions) {
@@ -67,8 +69,6 @@ export class Broker {
     this.config = options.config;
     this.logger = options.logger ?? silentLogger();
     this.clock = options.clock ?? new SystemClock();
-    // Until storage keeps it in meta.properties, an unset id is fresh per start.
-    this.clusterId = options.config['cluster.id'] ?? randomBytes(16).toString('base64url');
     this.registry = new HandlerRegistry(schemaRangeOf);
     for (const handler of options.handlers ?? builtinHandlers) this.registry.register(handler);
   }
@@ -83,8 +83,24 @@ export class Broker {
   }
 
   get metadata(): MetadataView {
-    if (!this.#metadata) throw new Error('Broker.metadata read before start()');
-    return this.#metadata;
+    return this.data.cluster;
+  }
+
+  /** Topics, partitions and logs (src/replication/data-path.ts); set once start() runs. */
+  get data(): DataPath {
+    if (!this.#data) throw new Error('Broker.data read before start()');
+    return this.#data;
+  }
+
+  /** Consumer groups and committed offsets; set once start() runs. */
+  get groups(): GroupService {
+    if (!this.#groups) throw new Error('Broker.groups read before start()');
+    return this.#groups;
+  }
+
+  /** The cluster id (kept in meta.properties); known once start() resolves. */
+  get clusterId(): string {
+    return this.data.clusterId;
   }
 
   /** Intercept requests of one API key (see handlers/controls.ts). */
@@ -99,6 +115,26 @@ export class Broker {
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error(`Broker.start() in state ${this.#state}`);
     this.#state = 'starting';
+    const fileSystem = this.#options.fileSystem ?? new NodeFileSystem();
+    this.#data = await openDataPath({
+      config: this.config,
+      fs: fileSystem,
+      clock: this.clock,
+      random: this.#options.random ?? systemRandom(),
+      logger: this.logger,
+      endpoints: () => this.#endpointMap,
+    }).catch((error: unknown) => {
+      this.#state = 'stopped';
+      throw error;
+    });
+    this.#groups = startBrokerGroups({
+      data: this.#data,
+      fs: fileSystem,
+      config: this.config,
+      clock: this.clock,
+      random: this.#options.random ?? systemRandom(),
+      logger: this.logger,
+    });
     const dispatcher = new RequestDispatcher({
       registry: this.registry,
       controls: this.controls,
@@ -106,9 +142,7 @@ export class Broker {
       clock: this.clock,
       logger: this.logger,
     });
-    const writeChunks =
-      this.#options.writeChunks ??
-      bufferedChunkWriter(readAtOf(this.#options.fileSystem ?? new NodeFileSystem()));
+    const writeChunks = this.#options.writeChunks ?? bufferedChunkWriter(readAtOf(fileSystem));
     try {
       for (const listener of listenersOf(this.config)) {
         const server = new KafkaServer({
@@ -132,11 +166,13 @@ export class Broker {
       }
     } catch (error) {
       await Promise.all(this.#servers.map((s) => s.stop(0)));
+      await this.#groups.close();
+      await this.#data.close();
       this.#state = 'stopped';
       throw error;
     }
     this.#listeners = this.#advertise(this.#listeners);
-    this.#metadata = new SingleNodeMetadata(this.clusterId, this.nodeId, this.#endpoints());
+    this.#endpointMap = this.#endpoints();
     this.#state = 'running';
   }
 
@@ -144,19 +180,32 @@ export class Broker {
   async stop(graceMs = 5_000): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'stopping') return;
     this.#state = 'stopping';
-    await Promise.all(this.#servers.map((s) => s.stop(graceMs)));
+    // Long-polling fetches answer now rather than hold the graceful stop for their wait.
+    this.#data?.replicas.purgatory.close();
+    // Closing the group coordinator while the servers drain answers the JoinGroup/SyncGroup
+    // requests it holds (NOT_COORDINATOR), so they do not keep the stop waiting.
+    await Promise.all([...this.#servers.map((s) => s.stop(graceMs)), this.#groups?.close()]);
+    await this.#data?.close();
     this.#state = 'stopped';
   }
 
   #services(): BrokerServices {
     // Handlers run only once start() has bound the listeners and built the view.
     const metadataOf = (): MetadataView => this.metadata;
+    const dataOf = (): DataServices => this.data;
+    const groupsOf = (): GroupService => this.groups;
     return {
       config: this.config,
       nodeId: this.nodeId,
       clock: this.clock,
       get metadata(): MetadataView {
         return metadataOf();
+      },
+      get data(): DataServices {
+        return dataOf();
+      },
+      get groups(): GroupService {
+        return groupsOf();
       },
       apiVersions: () => this.registry.apiVersions(),
     };

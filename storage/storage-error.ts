@@ -4,11 +4,14 @@
  * fields, so callers treat both alike. Codes used here:
  * - `storage-corrupt`: bytes on disk are not what storage wrote (outside recovery).
  * - `storage-offset-out-of-range`: an offset outside [logStartOffset, logEndOffset].
- * - `storage-invalid-append`: a batch rejected on append (bad header, offsets not
- *   contiguous on a replica append); the caller maps it to a Kafka error code.
+ * - `storage-invalid-append`: a batch rejected on append (bad framing or CRC, replica
+ *   offsets going back); the caller maps it to a Kafka error code (storage/README.md).
+ * - `storage-record-too-large`: a batch over max.message.bytes.
  * - `storage-closed`: the log was closed or deleted.
+ * - `storage-failed`: an I/O error failed the log; it takes no more appends.
+ * - `storage-append-cancelled`: a truncation dropped appends not yet written.
  * - `storage-segment-gone`: a segment asked for by base offset no longer exists.
- * - `storage-limit`: a bound (pending appends, batch size) would be exceeded.
+ * - `storage-limit`: too many bytes already wait to be written to this log.
  */
 export class StorageError extends Error {
   readonly code: string;

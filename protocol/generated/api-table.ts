@@ -1452,7 +1452,7 @@ export const Apis = {
     apiKey: 52,
     name: 'Vote',
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     deprecatedMaxVersion: -1,
     latestVersionUnstable: false,

@@ -143,6 +143,15 @@ export const catalogue = {
   'offsets.retention.minutes': prop.int(10_080, 'Keep committed offsets of empty groups.', {
     validate: atLeast(1),
   }),
+  'offsets.retention.check.interval.ms': prop.long(600_000, 'How often offsets expire.', {
+    validate: atLeast(1),
+  }),
+  'offset.metadata.max.bytes': prop.int(4096, 'Longest metadata of a committed offset.', {
+    validate: atLeast(0),
+  }),
+  'group.max.size': prop.int(int32Max, 'Most members in one consumer group.', {
+    validate: atLeast(1),
+  }),
   'transaction.state.log.num.partitions': prop.int(3, 'Partitions of __transaction_state.', {
     validate: between(1, 10_000),
   }),

@@ -4,9 +4,18 @@
  * ApiVersions answer is derived from what registered.
  */
 import type { BrokerConfig } from '../config/catalogue.ts';
+import type { GroupService } from '../coordinator/group/group-service.ts';
+import type { ClusterMetadata } from '../metadata/cluster-metadata.ts';
+import type { ReplicaManager } from '../replication/replica-manager.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import type { MetadataView } from './metadata-view.ts';
+
+/** The data path: cluster metadata (its controller on one node) and hosted partitions. */
+export interface DataServices {
+  readonly cluster: ClusterMetadata;
+  readonly replicas: ReplicaManager;
+}
 
 /** Everything about the request except its body. */
 export interface RequestContext {
@@ -28,6 +37,17 @@ export interface BrokerServices {
   readonly nodeId: number;
   readonly clock: Clock;
   readonly metadata: MetadataView;
+  /**
+   * Consumer groups and committed offsets (the classic group coordinator over
+   * __consumer_offsets); absent when the broker runs without one, which the group APIs
+   * answer with COORDINATOR_NOT_AVAILABLE.
+   */
+  readonly groups?: GroupService;
+  /**
+   * Topics and partitions (src/metadata ClusterMetadata, src/replication ReplicaManager);
+   * absent only in tests of handlers that need no storage.
+   */
+  readonly data?: DataServices;
   /** The API ranges this broker serves, derived from the handler registry. */
   apiVersions(): readonly ApiVersionRange[];
 }

@@ -6,8 +6,8 @@
  *
  * Entries travel as RecordBatch v2: consecutive entries of one epoch and kind form one batch
  * (partitionLeaderEpoch = the epoch); a `leader-change` entry is a control record with Kafka's
- * LeaderChange key. The schema's Vote versions (0-1) predate KIP-996, so a pre-vote cannot be
- * encoded yet (`voteToWire` refuses it) and decoded votes are never pre-votes.
+ * LeaderChange key. A pre-vote (KIP-996) travels as VoteRequest v2's `PreVote`; a peer that
+ * speaks only v0-1 cannot carry one, so Brook nodes always send Vote v2.
  */
 
 import type * as wire from '../../protocol/generated/index.ts';
@@ -19,7 +19,6 @@ import {
   parseControlRecordKey,
 } from '../../protocol/records/record.ts';
 import { readRecords } from '../../protocol/records/record-iterator.ts';
-import { BrokerError } from '../util/errors.ts';
 import type {
   BeginQuorumEpochRequest,
   DescribeQuorumPartition,
@@ -63,9 +62,6 @@ function asErrorCode(code: number): RaftErrorCode {
 // ---- Vote -----------------------------------------------------------------------------------
 
 export function voteRequestToWire(m: VoteRequest): wire.VoteRequest {
-  if (m.preVote) {
-    throw new BrokerError('RAFT_PRE_VOTE_UNENCODABLE', 'VoteRequest v2 (PreVote) not in schema');
-  }
   const partition = {
     partitionIndex: metadataPartition,
     candidateEpoch: m.candidateEpoch,
@@ -74,6 +70,7 @@ export function voteRequestToWire(m: VoteRequest): wire.VoteRequest {
     voterDirectoryId: zeroUuid,
     lastOffsetEpoch: m.lastOffsetEpoch,
     lastOffset: m.lastOffset,
+    preVote: m.preVote,
   };
   const topics = [{ topicName: metadataTopicName, partitions: [partition] }];
   return { clusterId: m.clusterId, voterId: m.voterId, topics };
@@ -95,7 +92,7 @@ export function voteRequestFromWire(w: wire.VoteRequest): VoteRequest | undefine
     candidateId: p.candidateId,
     lastOffsetEpoch: p.lastOffsetEpoch,
     lastOffset: p.lastOffset,
-    preVote: false,
+    preVote: p.preVote,
   };
 }
 
@@ -111,7 +108,14 @@ export function voteResponseToWire(m: VoteResponse): wire.VoteResponse {
   return { errorCode: 0, topics, nodeEndpoints: [] };
 }
 
-export function voteResponseFromWire(w: wire.VoteResponse): VoteResponse | undefined {
+/**
+ * VoteResponse carries no PreVote field: `preVote` is that of the request it answers, which
+ * the transport remembers by correlation id.
+ */
+export function voteResponseFromWire(
+  w: wire.VoteResponse,
+  preVote = false,
+): VoteResponse | undefined {
   const topics = w.topics;
   const p = onlyPartition(
     topics,
@@ -125,7 +129,7 @@ export function voteResponseFromWire(w: wire.VoteResponse): VoteResponse | undef
     leaderId: p.leaderId,
     leaderEpoch: p.leaderEpoch,
     voteGranted: p.voteGranted,
-    preVote: false,
+    preVote,
   };
 }
 

@@ -14,7 +14,11 @@
  * - `appendAsFollower(records)`: keeps the leader's offsets and epochs; they must start at or
  *   after the LEO and strictly increase (gaps allowed: compacted leader logs have them).
  * The log takes ownership of `records` (its header bytes are patched, the tail cache keeps
- * it). Durability per LogConfig.durability: `fsync` resolves after a covering fsync (group
+ * it). Every batch's framing, magic, counts and CRC-32C are checked (`crcVerified: true`
+ * skips the CRC when the caller checked it); failures reject with a StorageError code.
+ * Appends waiting for the disk are bounded (64 MiB per log, `storage-limit` beyond).
+ * Pending appends are written with one gathered write per segment they land in.
+ * Durability per LogConfig.durability: `fsync` resolves after a covering fsync (group
  * commit), `kafka` after the write with flush.messages / flush.ms flushing.
  *
  * Reads: `read(fetchOffset, { maxBytes, maxOffset })` returns whole batches of one segment,
@@ -24,6 +28,11 @@
  * Chunks are FileRegions (pinned descriptors: call `release()` after writing them) or, for
  * data still in the tail cache, Buffers. Offsets outside [logStartOffset, LEO] throw
  * StorageError `storage-offset-out-of-range`.
+ *
+ * Producer state and transactions: `writeProducerSnapshot` / `latestProducerSnapshot`
+ * (`<offset>.snapshot`, deleted past the end on truncation and recovery) and
+ * `appendAbortedTransaction` / `abortedTransactions` (`.txnindex`) store what the
+ * idempotence and transactions work computes.
  *
  * Replication: `truncateTo(offset)` (removes the batch holding `offset` and all after),
  * `truncateFullyAndStartAt(offset)`, `deleteRecordsBefore(offset)` (DeleteRecords; moves the
@@ -75,6 +84,11 @@ import {
   writeProducerSnapshot,
 } from './producer-snapshot.ts';
 import { TailCache, type TailCacheBudget } from './tail-cache.ts';
+import {
+  findMaxTimestampRecord,
+  findRecordByTimestamp,
+  type TimestampAndOffset,
+} from './timestamp-search.ts';
 
 /** Special ListOffsets timestamps. */
 export const LATEST_TIMESTAMP = -1;
@@ -662,19 +676,12 @@ export class PartitionLog {
   }
 
   /**
-   * The first offset whose batch has a max timestamp >= `timestampMs` (and that offset's
-   * batch max timestamp), or undefined. Special values: LATEST_TIMESTAMP (-1) -> LEO,
-   * EARLIEST_TIMESTAMP (-2) -> log start, MAX_TIMESTAMP (-3) -> the largest timestamp.
-   *
-   * TODO(lead): Kafka answers with the exact record (first record with timestamp >= target
-   * inside the batch). That needs record iteration from protocol/records, which does not
-   * exist yet; until then the batch's base offset (clamped to the log start) is returned,
-   * which is at or before the exact answer, so a consumer seeking by time sees no record
-   * missing, possibly a few older ones.
+   * ListOffsets: the first record with timestamp >= `timestampMs` at or after the log start
+   * (timestamp-search.ts), or undefined. Special values: LATEST_TIMESTAMP (-1) -> LEO,
+   * EARLIEST_TIMESTAMP (-2) -> log start, MAX_TIMESTAMP (-3) -> the record with the largest
+   * timestamp. Offsets at or past the high watermark are the caller's to hide (isolation).
    */
-  async offsetForTimestamp(
-    timestampMs: number,
-  ): Promise<{ offset: number; timestampMs: number } | undefined> {
+  async offsetForTimestamp(timestampMs: number): Promise<TimestampAndOffset | undefined> {
     this.#checkUsable();
     if (timestampMs === LATEST_TIMESTAMP) return { offset: this.#logEndOffset, timestampMs: -1 };
     if (timestampMs === EARLIEST_TIMESTAMP) {
@@ -683,24 +690,20 @@ export class PartitionLog {
     if (timestampMs === MAX_TIMESTAMP) return this.#maxTimestampOffset();
     for (const segment of this.#segments) {
       if (segment.largestTimestampMs !== -1 && segment.largestTimestampMs < timestampMs) continue;
-      const found = await segment.findByTimestamp(timestampMs, this.#logStartOffset);
+      const found = await findRecordByTimestamp(segment, timestampMs, this.#logStartOffset);
       if (!found) continue;
-      if (found.baseOffset >= this.#logEndOffset) return undefined;
-      return {
-        offset: Math.max(found.baseOffset, this.#logStartOffset),
-        timestampMs: found.maxTimestampMs,
-      };
+      return found.offset < this.#logEndOffset ? found : undefined;
     }
     return undefined;
   }
 
-  #maxTimestampOffset(): { offset: number; timestampMs: number } | undefined {
+  async #maxTimestampOffset(): Promise<TimestampAndOffset | undefined> {
     let best: LogSegment | undefined;
     for (const segment of this.#segments) {
       if (!best || segment.largestTimestampMs > best.largestTimestampMs) best = segment;
     }
     if (!best || best.largestTimestampMs === -1) return undefined;
-    return { offset: best.offsetOfLargestTimestamp, timestampMs: best.largestTimestampMs };
+    return findMaxTimestampRecord(best);
   }
 
   // ---- replication: truncation and log start ---------------------------------------------

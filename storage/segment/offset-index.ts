@@ -70,7 +70,10 @@ export class OffsetIndex {
       previousPosition = position;
     }
     const index = new OffsetIndex(baseOffset, Math.max(indexBytesMax, bytes.length));
-    index.#buf = Buffer.from(bytes);
+    // Buffer.alloc, not Buffer.from: small Buffer.from copies are slices of a shared 8 KiB
+    // pool, and one long-lived slice per partition would keep a whole pool alive.
+    index.#buf = Buffer.alloc(bytes.length);
+    bytes.copy(index.#buf);
     index.#view = viewOf(index.#buf);
     index.#count = count;
     return index;

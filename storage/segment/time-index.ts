@@ -53,7 +53,10 @@ export class TimeIndex {
       previousRelative = relative;
     }
     const index = new TimeIndex(baseOffset, Math.max(indexBytesMax, bytes.length));
-    index.#buf = Buffer.from(bytes);
+    // Buffer.alloc, not Buffer.from: small Buffer.from copies are slices of a shared 8 KiB
+    // pool, and one long-lived slice per partition would keep a whole pool alive.
+    index.#buf = Buffer.alloc(bytes.length);
+    bytes.copy(index.#buf);
     index.#count = count;
     return index;
   }

@@ -112,9 +112,7 @@ export async function startCaptureBroker(outDir: string): Promise<CaptureBroker>
 }
 
 function apiVersions(): Body {
-  const served = apiTable.filter(
-    (a): a is AnyApi => a !== undefined && a.listeners.includes('broker'),
-  );
+  const served = apiTable.filter((a): a is AnyApi => a?.listeners.includes('broker') === true);
   return {
     errorCode: 0,
     apiKeys: served.map((a) => ({

@@ -30,7 +30,7 @@ export function newVoteRequest(): VoteRequest {
 }
 
 export function encodeVoteRequest(w: Writer, m: VoteRequest, version: number): void {
-  if (version < 0 || version > 1) unsupportedVersion('VoteRequest', version);
+  if (version < 0 || version > 2) unsupportedVersion('VoteRequest', version);
   w.compactNullableString(m.clusterId);
   if (version >= 1) {
     w.int32(m.voterId);
@@ -46,7 +46,7 @@ export function encodeVoteRequest(w: Writer, m: VoteRequest, version: number): v
 }
 
 export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
-  if (version < 0 || version > 1) r.fail(`VoteRequest: unsupported version ${version}`);
+  if (version < 0 || version > 2) r.fail(`VoteRequest: unsupported version ${version}`);
   let clusterId: string | null;
   let voterId: number;
   let topics: VoteRequestTopicData[];
@@ -136,6 +136,7 @@ export interface VoteRequestPartitionData {
   voterDirectoryId: string;
   lastOffsetEpoch: number;
   lastOffset: number;
+  preVote: boolean;
   unknownTaggedFields?: TaggedField[] | undefined;
 }
 
@@ -148,6 +149,7 @@ export function newVoteRequestPartitionData(): VoteRequestPartitionData {
     voterDirectoryId: ZERO_UUID,
     lastOffsetEpoch: 0,
     lastOffset: 0,
+    preVote: false,
     unknownTaggedFields: undefined,
   };
 }
@@ -164,6 +166,12 @@ export function encodeVoteRequestPartitionData(w: Writer, m: VoteRequestPartitio
   }
   w.int32(m.lastOffsetEpoch);
   w.int64(m.lastOffset);
+  if (version >= 2) {
+    w.bool(m.preVote);
+  }
+  else {
+    if (m.preVote !== false) absentValue('VoteRequestPartitionData.preVote', version);
+  }
   const _unknown = m.unknownTaggedFields ?? NO_TAGGED_FIELDS;
   let _tagged = _unknown.length;
   w.unsignedVarint(_tagged);
@@ -178,6 +186,7 @@ export function decodeVoteRequestPartitionData(r: Reader, version: number): Vote
   let voterDirectoryId: string;
   let lastOffsetEpoch: number;
   let lastOffset: number;
+  let preVote: boolean;
   partitionIndex = r.int32();
   candidateEpoch = r.int32();
   candidateId = r.int32();
@@ -193,6 +202,11 @@ export function decodeVoteRequestPartitionData(r: Reader, version: number): Vote
   }
   lastOffsetEpoch = r.int32();
   lastOffset = r.int64();
+  if (version >= 2) {
+    preVote = r.bool();
+  } else {
+    preVote = false;
+  }
   let unknownTaggedFields: TaggedField[] | undefined;
   const _count = r.taggedFieldCount();
   for (let _i = 0; _i < _count && r.ok; _i++) {
@@ -201,7 +215,7 @@ export function decodeVoteRequestPartitionData(r: Reader, version: number): Vote
     r.taggedFieldEnd(_size);
     (unknownTaggedFields ??= []).push(r.unknownTaggedField(_tag, _size));
   }
-  return { partitionIndex, candidateEpoch, candidateId, candidateDirectoryId, voterDirectoryId, lastOffsetEpoch, lastOffset, unknownTaggedFields };
+  return { partitionIndex, candidateEpoch, candidateId, candidateDirectoryId, voterDirectoryId, lastOffsetEpoch, lastOffset, preVote, unknownTaggedFields };
 }
 
 export interface VoteResponse {
@@ -221,7 +235,7 @@ export function newVoteResponse(): VoteResponse {
 }
 
 export function encodeVoteResponse(w: Writer, m: VoteResponse, version: number): void {
-  if (version < 0 || version > 1) unsupportedVersion('VoteResponse', version);
+  if (version < 0 || version > 2) unsupportedVersion('VoteResponse', version);
   w.int16(m.errorCode);
   w.compactArrayLength(m.topics.length);
   for (const _e of m.topics) {
@@ -248,7 +262,7 @@ export function encodeVoteResponse(w: Writer, m: VoteResponse, version: number):
 }
 
 export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
-  if (version < 0 || version > 1) r.fail(`VoteResponse: unsupported version ${version}`);
+  if (version < 0 || version > 2) r.fail(`VoteResponse: unsupported version ${version}`);
   let errorCode: number;
   let topics: VoteResponseTopicData[];
   let nodeEndpoints: VoteResponseNodeEndpoint[] = [];

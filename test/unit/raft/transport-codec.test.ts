@@ -32,7 +32,7 @@ const entries: RaftEntry[] = [
 ];
 
 describe('raft transport codec', () => {
-  it('round-trips Vote at v0 and v1, and refuses to encode a pre-vote', () => {
+  it('round-trips Vote at v0, v1 and v2, pre-votes only at v2', () => {
     const request = {
       type: 'vote-request' as const,
       clusterId: 'c',
@@ -48,7 +48,18 @@ describe('raft transport codec', () => {
     expect(codec.voteRequestFromWire(back)).toEqual(request);
     const v0 = viaBytes(onWire, 0, wire.encodeVoteRequest, wire.decodeVoteRequest);
     expect(codec.voteRequestFromWire(v0)).toEqual({ ...request, voterId: -1 });
-    expect(() => codec.voteRequestToWire({ ...request, preVote: true })).toThrow(/PreVote/);
+    const pre = { ...request, preVote: true };
+    const v2 = viaBytes(
+      codec.voteRequestToWire(pre),
+      2,
+      wire.encodeVoteRequest,
+      wire.decodeVoteRequest,
+    );
+    expect(codec.voteRequestFromWire(v2)).toEqual(pre);
+    // v1 cannot carry PreVote: encoding a pre-vote there is our bug, not a silent downgrade.
+    expect(() =>
+      viaBytes(codec.voteRequestToWire(pre), 1, wire.encodeVoteRequest, wire.decodeVoteRequest),
+    ).toThrow();
     const response = {
       type: 'vote-response' as const,
       errorCode: 0 as const,
@@ -64,6 +75,7 @@ describe('raft transport codec', () => {
       wire.decodeVoteResponse,
     );
     expect(codec.voteResponseFromWire(r)).toEqual(response);
+    expect(codec.voteResponseFromWire(r, true)).toEqual({ ...response, preVote: true });
   });
 
   it('round-trips BeginQuorumEpoch and EndQuorumEpoch with preferred successors', () => {

@@ -52,7 +52,7 @@ export function buildBatch(spec: BatchSpec): Buffer {
   buf.writeInt16BE(0, BatchOffset.attributes);
   buf.writeInt32BE(count - 1, BatchOffset.lastOffsetDelta);
   setInt64(buf, BatchOffset.baseTimestamp, base);
-  setInt64(buf, BatchOffset.maxTimestamp, base + (count - 1) * step);
+  setInt64(buf, BatchOffset.maxTimestamp, base + Math.max(0, (count - 1) * step));
   setInt64(buf, BatchOffset.producerId, -1);
   buf.writeInt16BE(-1, BatchOffset.producerEpoch);
   buf.writeInt32BE(-1, BatchOffset.baseSequence);
@@ -62,11 +62,49 @@ export function buildBatch(spec: BatchSpec): Buffer {
   return buf;
 }
 
+function readZigzagVarint(buf: Buffer, at: number): { value: number; next: number } {
+  let raw = 0;
+  let scale = 1;
+  let i = at;
+  for (;;) {
+    const byte = buf[i++] as number;
+    raw += (byte & 0x7f) * scale;
+    scale *= 128;
+    if (byte < 0x80) break;
+  }
+  return { value: raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2, next: i };
+}
+
+/**
+ * Record timestamps of an uncompressed batch built here, decoded independently of
+ * protocol/records so tests can use them as the expected answer.
+ */
+export function recordTimestamps(batch: Buffer): number[] {
+  const base = Number(batch.readBigInt64BE(BatchOffset.baseTimestamp));
+  const count = batch.readInt32BE(BatchOffset.recordsCount);
+  const out: number[] = [];
+  let at = 61;
+  for (let i = 0; i < count; i++) {
+    const length = readZigzagVarint(batch, at);
+    const delta = readZigzagVarint(batch, length.next + 1);
+    out.push(base + delta.value);
+    at = length.next + length.value;
+  }
+  return out;
+}
+
 /** A batch of `count` records of `valueBytes` each, filled with a recognisable byte. */
 export function simpleBatch(
   count: number,
   valueBytes: number,
-  options: { fill?: number; baseTimestampMs?: number; baseOffset?: number; epoch?: number } = {},
+  options: {
+    fill?: number;
+    baseTimestampMs?: number;
+    /** Added per record; negative makes the first record the newest. */
+    timestampStepMs?: number;
+    baseOffset?: number;
+    epoch?: number;
+  } = {},
 ): Buffer {
   const values = Array.from({ length: count }, (_, i) =>
     Buffer.alloc(valueBytes, ((options.fill ?? 0) + i) & 0xff),
@@ -74,6 +112,7 @@ export function simpleBatch(
   return buildBatch({
     values,
     baseTimestampMs: options.baseTimestampMs,
+    timestampStepMs: options.timestampStepMs,
     baseOffset: options.baseOffset,
     partitionLeaderEpoch: options.epoch,
   });

@@ -14,6 +14,7 @@ import {
   type SegmentInfo,
 } from '../../../storage/log/partition-log.ts';
 import type { StorageEnv } from '../../../storage/log/storage-env.ts';
+import { recordTimestamps } from './batch-builder.ts';
 
 export const LOG_DIR = '/data/logs/events-0';
 
@@ -61,6 +62,8 @@ export interface ModelBatch {
   readonly baseOffset: number;
   readonly lastOffset: number;
   readonly maxTimestampMs: number;
+  /** Record i has offset baseOffset + i (batch-builder's layout) and this timestamp. */
+  readonly recordTimestampsMs: readonly number[];
   readonly bytes: Buffer;
 }
 
@@ -77,6 +80,7 @@ export class LogModel {
       baseOffset: view.baseOffset,
       lastOffset: view.lastOffset,
       maxTimestampMs: view.maxTimestamp,
+      recordTimestampsMs: recordTimestamps(stamped),
       bytes: Buffer.from(stamped),
     });
     this.logEndOffset = view.lastOffset + 1;
@@ -111,15 +115,32 @@ export class LogModel {
     return { bytes: Buffer.concat(out), nextOffset: next };
   }
 
+  /** The first record at or after the log start with timestamp >= target (ListOffsets). */
   expectedOffsetForTime(targetMs: number): { offset: number; timestampMs: number } | undefined {
-    const found = this.batches.find(
-      (b) => b.lastOffset >= this.logStartOffset && b.maxTimestampMs >= targetMs,
-    );
-    if (!found) return undefined;
-    return {
-      offset: Math.max(found.baseOffset, this.logStartOffset),
-      timestampMs: found.maxTimestampMs,
-    };
+    for (const batch of this.batches) {
+      for (const [i, timestampMs] of batch.recordTimestampsMs.entries()) {
+        const offset = batch.baseOffset + i;
+        if (offset >= this.logStartOffset && timestampMs >= targetMs) {
+          return { offset, timestampMs };
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** ListOffsets MAX_TIMESTAMP: the first record holding the largest timestamp still stored. */
+  expectedMaxTimestamp(
+    firstSegmentBase: number,
+  ): { offset: number; timestampMs: number } | undefined {
+    let best: { offset: number; timestampMs: number } | undefined;
+    for (const batch of this.batches) {
+      if (batch.lastOffset < firstSegmentBase) continue;
+      for (const [i, timestampMs] of batch.recordTimestampsMs.entries()) {
+        if (!best || timestampMs > best.timestampMs)
+          best = { offset: batch.baseOffset + i, timestampMs };
+      }
+    }
+    return best;
   }
 
   truncateTo(offset: number, firstSegmentBase: number): void {

@@ -39,6 +39,7 @@ async function appendSome(run: Run): Promise<void> {
         simpleBatch(random.int(1, 8), random.int(0, 300), {
           fill: random.int(0, 255),
           baseTimestampMs: T0 + random.int(0, 5000),
+          timestampStepMs: random.int(-3, 3),
         }),
       );
     }
@@ -127,6 +128,11 @@ async function step(run: Run): Promise<string> {
     return 'read';
   }
   if (op < 72) {
+    if (random.chance(0.2)) {
+      const firstBase = (run.log.segments()[0] as { baseOffset: number }).baseOffset;
+      expect(await run.log.offsetForTimestamp(-3)).toEqual(model.expectedMaxTimestamp(firstBase));
+      return 'offsetForTimestamp(MAX_TIMESTAMP)';
+    }
     const target = T0 + random.int(-10, 5100);
     expect(await run.log.offsetForTimestamp(target)).toEqual(model.expectedOffsetForTime(target));
     return 'offsetForTimestamp';

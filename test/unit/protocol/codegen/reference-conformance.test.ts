@@ -88,6 +88,30 @@ function messageFacts(m: ReferenceMessage | MessageSchema, fromReference: boolea
   };
 }
 
+/**
+ * Known deviations, each ahead of the reference snapshot: Kafka 4.0's VoteRequest/VoteResponse
+ * v2 (KIP-996 pre-vote; the snapshot stops at v1). Exactly these facts are rewritten back to the
+ * snapshot's before comparing, so any other difference in these messages still fails.
+ */
+function withoutKnownDeviations(name: string, facts: unknown): unknown {
+  if (name !== 'VoteRequest' && name !== 'VoteResponse') return facts;
+  const message = facts as { validVersions: string; fields: { name: string; fields?: unknown }[] };
+  expect(message.validVersions).toBe('0-2');
+  const fields = message.fields.map((topics) => {
+    if (name !== 'VoteRequest' || topics.name !== 'Topics') return topics;
+    const partitions = (topics.fields as { name: string; fields: { name: string }[] }[]).map(
+      (p) => {
+        if (p.name !== 'Partitions') return p;
+        const last = p.fields.at(-1);
+        expect(last).toMatchObject({ name: 'PreVote', type: 'bool', versions: '2+' });
+        return { ...p, fields: p.fields.slice(0, -1) };
+      },
+    );
+    return { ...topics, fields: partitions };
+  });
+  return { ...message, validVersions: '0-1', fields };
+}
+
 describe.skipIf(!present)('protocol/schema matches the Kafka reference', () => {
   const reference = present ? readReference(referenceDir) : [];
   const ours = new Map(
@@ -103,6 +127,7 @@ describe.skipIf(!present)('protocol/schema matches the Kafka reference', () => {
   test.each(reference.map((m) => [m.name, m] as const))('%s', (name, ref) => {
     const mine = ours.get(name);
     expect(mine, `${name} is missing from protocol/schema`).toBeDefined();
-    expect(messageFacts(mine as MessageSchema, false)).toEqual(messageFacts(ref, true));
+    const facts = withoutKnownDeviations(name, messageFacts(mine as MessageSchema, false));
+    expect(facts).toEqual(messageFacts(ref, true));
   });
 });

@@ -1,0 +1,123 @@
+/**
+ * CreateTopics (key 19), versions 2-7.
+ *
+ * Behavior:
+ * - Each topic is created by the controller (ClusterMetadata: records appended to the
+ *   metadata log, the partition logs opened) before the answer; topics are independent.
+ * - Refusals per topic, with Kafka's messages: a name that repeats in the request
+ *   INVALID_REQUEST; a bad name INVALID_TOPIC_EXCEPTION; an existing one
+ *   TOPIC_ALREADY_EXISTS; partitions < 1 INVALID_PARTITIONS; a replication factor above the
+ *   number of brokers (1 on a single node) INVALID_REPLICATION_FACTOR; assignments with
+ *   counts set INVALID_REQUEST; a config name or value the topic-config catalogue rejects
+ *   INVALID_CONFIG.
+ * - validateOnly: the same checks, nothing created.
+ * - v5+: a created topic is answered with its partition count, replication factor and every
+ *   topic config with its value and source (TOPIC_CONFIG for the request's own, DEFAULT_CONFIG
+ *   otherwise), a non-null array; a refused one with -1, -1 and null configs.
+ *
+ * Version notes: v1 validateOnly; v2 errorMessage; v4 defaults (-1) for partitions and
+ * replication factor; v5 flexible, configs in the answer; v7 topic ids.
+ */
+import { ErrorCode } from '../../protocol/errors.ts';
+import { ApiKey } from '../../protocol/generated/api-table.ts';
+import {
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+  newCreateTopicsResponse,
+} from '../../protocol/generated/apis/19-create-topics.ts';
+import { ZERO_UUID } from '../../protocol/wire/codec-support.ts';
+import { describeTopicConfigs } from '../config/topic-config.ts';
+import { dataOf, withDataPath } from './data-path-handler.ts';
+import { defineHandler, type RequestContext } from './handler.ts';
+
+type TopicResult = CreateTopicsResponse['topics'][number];
+type RequestTopic = CreateTopicsRequest['topics'][number];
+
+function refused(name: string, errorCode: number, errorMessage: string | null): TopicResult {
+  return {
+    name,
+    topicId: ZERO_UUID,
+    errorCode,
+    errorMessage,
+    topicConfigErrorCode: 0,
+    numPartitions: -1,
+    replicationFactor: -1,
+    configs: null,
+  };
+}
+
+export async function handleCreateTopics(
+  ctx: RequestContext,
+  request: CreateTopicsRequest,
+  version: number,
+): Promise<CreateTopicsResponse> {
+  const { cluster } = dataOf(ctx);
+  const counts = new Map<string, number>();
+  for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+  const response = newCreateTopicsResponse();
+  const results = request.topics.map(async (topic): Promise<TopicResult> => {
+    if ((counts.get(topic.name) ?? 0) > 1) {
+      return refused(
+        topic.name,
+        ErrorCode.INVALID_REQUEST,
+        'Found multiple entries for this topic.',
+      );
+    }
+    const result = await cluster.createTopic(newTopicOf(topic), request.validateOnly);
+    if (result.errorCode !== 0 || !('topicId' in result)) {
+      return refused(
+        topic.name,
+        result.errorCode,
+        'errorMessage' in result ? result.errorMessage : null,
+      );
+    }
+    return {
+      name: topic.name,
+      topicId: request.validateOnly ? ZERO_UUID : result.topicId,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      topicConfigErrorCode: 0,
+      numPartitions: result.numPartitions,
+      replicationFactor: result.replicationFactor,
+      configs:
+        version >= 5
+          ? describeTopicConfigs(result.configs, ctx.services.config).map((c) => ({
+              name: c.name,
+              value: c.value,
+              readOnly: c.readOnly,
+              configSource: c.source,
+              isSensitive: c.isSensitive,
+            }))
+          : null,
+    };
+  });
+  response.topics = await Promise.all(results);
+  return response;
+}
+
+function newTopicOf(topic: RequestTopic) {
+  const assignments = [...topic.assignments]
+    .sort((a, b) => a.partitionIndex - b.partitionIndex)
+    .map((a) => a.brokerIds);
+  return {
+    name: topic.name,
+    numPartitions: topic.numPartitions,
+    replicationFactor: topic.replicationFactor,
+    configs: new Map(topic.configs.map((c) => [c.name, c.value])),
+    assignments,
+  };
+}
+
+export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopicsResponse>(
+  withDataPath({
+    apiKey: ApiKey.CreateTopics,
+    minVersion: 2,
+    maxVersion: 7,
+    handle: handleCreateTopics,
+    errorResponse(request, _version, errorCode) {
+      const response = newCreateTopicsResponse();
+      response.topics = request.topics.map((t) => refused(t.name, errorCode, null));
+      return response;
+    },
+  }),
+);
