@@ -4,6 +4,8 @@
  * run in one process; nothing here is global.
  */
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { LogCleaner } from '../storage/cleaner/log-cleaner.ts';
 import type { FileSystem } from '../storage/io/file-system.ts';
 import { NodeFileSystem } from '../storage/io/node-file-system.ts';
 import type { BrokerConfig } from './config/catalogue.ts';
@@ -18,9 +20,11 @@ import { builtinHandlers } from './handlers/index.ts';
 import type { BrokerEndpoint, MetadataView } from './handlers/metadata-view.ts';
 import { HandlerRegistry } from './handlers/registry.ts';
 import { type DataPath, openDataPath } from './replication/data-path.ts';
+import { startLogCleaning } from './replication/log-cleaning.ts';
 import { bufferedChunkWriter, type ReadAt, type WriteChunks } from './server/chunk-writer.ts';
 import { KafkaServer } from './server/kafka-server.ts';
 import { RequestDispatcher, schemaRangeOf } from './server/request-dispatcher.ts';
+import { sendfileChunkWriter } from './server/sendfile-chunk-writer.ts';
 import { type Clock, SystemClock } from './util/clock.ts';
 import { type Logger, silentLogger } from './util/logger.ts';
 import { type Random, systemRandom } from './util/random.ts';
@@ -30,9 +34,9 @@ export interface BrokerOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
   /**
-   * How responses reach sockets: `sendfileChunkWriter()` (server/sendfile-chunk-writer.ts)
-   * for zero-copy file regions; default: Buffers written as they are, regions read with
-   * `fileSystem` and written as Buffers.
+   * How responses reach sockets. Default on the real file system: `sendfileChunkWriter()`
+   * (zero-copy file regions, falling back to pooled reads without the addon); with a custom
+   * `fileSystem` (whose descriptors are not the kernel's): regions read through it.
    */
   readonly writeChunks?: WriteChunks;
   /** The file system file regions are read through by the default writer. */
@@ -61,6 +65,7 @@ export class Broker {
   #listeners: BoundListener[] = [];
   #data: DataPath | undefined;
   #groups: GroupService | undefined;
+  #cleaner: LogCleaner | undefined;
   #endpointMap = new Map<string, BrokerEndpoint>();
   #state: State = 'new';
 
@@ -142,7 +147,19 @@ export class Broker {
       clock: this.clock,
       logger: this.logger,
     });
-    const writeChunks = this.#options.writeChunks ?? bufferedChunkWriter(readAtOf(fileSystem));
+    this.#cleaner = await startLogCleaning({
+      replicas: this.#data.replicas,
+      logDirs: this.config['log.dirs'].map((dir) => resolve(dir)),
+      fs: fileSystem,
+      clock: this.clock,
+      config: this.config,
+      logger: this.logger.child({ component: 'log-cleaner' }),
+    });
+    const writeChunks =
+      this.#options.writeChunks ??
+      (this.#options.fileSystem
+        ? bufferedChunkWriter(readAtOf(fileSystem))
+        : sendfileChunkWriter());
     try {
       for (const listener of listenersOf(this.config)) {
         const server = new KafkaServer({
@@ -167,6 +184,7 @@ export class Broker {
     } catch (error) {
       await Promise.all(this.#servers.map((s) => s.stop(0)));
       await this.#groups.close();
+      await this.#cleaner.stop();
       await this.#data.close();
       this.#state = 'stopped';
       throw error;
@@ -185,6 +203,7 @@ export class Broker {
     // Closing the group coordinator while the servers drain answers the JoinGroup/SyncGroup
     // requests it holds (NOT_COORDINATOR), so they do not keep the stop waiting.
     await Promise.all([...this.#servers.map((s) => s.stop(graceMs)), this.#groups?.close()]);
+    await this.#cleaner?.stop();
     await this.#data?.close();
     this.#state = 'stopped';
   }

@@ -250,7 +250,11 @@ export async function startRaftNode(args: RaftNodeArgs, logger: Logger): Promise
     await server.stop(1_000);
     await log.close();
   };
+  let failed = false;
   onFatal = (error) => {
+    // The log's own failure and the driver's report of it may both arrive: stop once.
+    if (failed) return;
+    failed = true;
     logger.fatal({ err: error }, 'raft node stopping: restart it from its disk');
     void stop().finally(() => process.exit(1));
   };

@@ -89,6 +89,9 @@ export const catalogue = {
     dynamic: true,
   }),
   'log.cleaner.enable': prop.boolean(true, 'Run the compaction cleaner.'),
+  'log.cleaner.backoff.ms': prop.long(15_000, 'Pause between compaction runs.', {
+    validate: atLeast(1),
+  }),
   'log.retention.hours': prop.int(168, 'Keep data this many hours.', {
     validate: atLeast(-1),
   }),

@@ -77,6 +77,11 @@ export class ReplicaManager {
     return this.#logs;
   }
 
+  /** Every partition hosted now (the cleaner walks them on each run). */
+  hosted(): IterableIterator<HostedPartition> {
+    return this.#partitions.values();
+  }
+
   partition(topic: string, partition: number): HostedPartition | undefined {
     return this.#partitions.get(partitionKey(topic, partition));
   }

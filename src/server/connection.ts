@@ -14,6 +14,7 @@
  * A reply of kind 'close' (bad request, unsupported version) closes only this connection,
  * after the responses before it have been written.
  */
+
 import { AssertionError } from 'node:assert';
 import type { Socket } from 'node:net';
 import { FrameDecoder } from '../../protocol/frame.ts';
@@ -21,6 +22,9 @@ import { BoundedQueue } from '../util/bounded-queue.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { type ResponseChunk, releaseRegions, type WriteChunks } from './chunk-writer.ts';
+
+/** How long a response write may wait before a stalled peer is logged. */
+const WRITE_STALL_LOG_MS = 50;
 
 export interface ConnectionInfo {
   readonly id: number;
@@ -218,10 +222,14 @@ export class Connection {
         }
         if (reply.kind === 'respond') {
           const written = this.#writeChunks(this.#socket, reply.chunks);
-          if (this.#socket.writableNeedDrain) {
-            this.info.logger.debug('waiting for the peer to read its responses');
-          }
-          await written;
+          // Writers may queue before touching the socket (sendfile waits for earlier bytes), so
+          // a stalled peer is noticed by a write still pending a moment later, not at once.
+          const stall = this.#clock.setTimer(WRITE_STALL_LOG_MS, () => {
+            if (this.#socket.writableNeedDrain) {
+              this.info.logger.debug('waiting for the peer to read its responses');
+            }
+          });
+          await written.finally(() => stall.cancel());
           this.#touch();
         }
         this.#pump();

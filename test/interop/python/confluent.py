@@ -4,6 +4,7 @@
   confluent.py produce --topic t --count 10 [--codec lz4] [--idempotent] [--transactional-id x]
   confluent.py consume --topic t --count 10 [--group g] [--isolation read_committed]
   confluent.py admin create-topics --topic t --partitions 3 [--config k=v]
+  confluent.py group-member --topic t --group g [--strategy range|roundrobin|cooperative-sticky]
   confluent.py version
 
 Each prints JSON lines on stdout; see jsonl.py for the exit codes.
@@ -17,7 +18,8 @@ import confluent_kafka
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
-from jsonl import EXIT_INCOMPLETE, emit, fill, headers_of, pairs, sized, text, watchdog
+from jsonl import (EXIT_INCOMPLETE, emit, fill, headers_of, now_ms, pairs, sized,
+                   stdin_closed, text, watchdog)
 
 
 def error_of(err):
@@ -123,6 +125,42 @@ def record_line(msg):
             "headers": {k: text(v) for k, v in (msg.headers() or [])}}
 
 
+def group_member(args):
+    """A group member until stdin closes: reports each assignment change, and each record once
+    its offset is committed synchronously, then leaves the group cleanly."""
+    config = base_config(args)
+    config.update({"group.id": args.group, "enable.auto.commit": False,
+                   "auto.offset.reset": "earliest", "enable.partition.eof": False,
+                   "partition.assignment.strategy": args.strategy,
+                   "session.timeout.ms": args.session_timeout_ms,
+                   "heartbeat.interval.ms": max(100, args.session_timeout_ms // 10)})
+    consumer = Consumer(config)
+
+    def change(kind):
+        def report(_consumer, partitions):
+            emit({"type": kind, "partitions": sorted(p.partition for p in partitions),
+                  "t": now_ms()})
+        return report
+
+    consumer.subscribe([args.topic], on_assign=change("assigned"), on_revoke=change("revoked"),
+                       on_lost=change("revoked"))
+    stop = stdin_closed()
+    while not stop.is_set():
+        msg = consumer.poll(0.1)
+        if msg is None:
+            continue
+        if msg.error() is not None:
+            emit({"type": "error", "error": error_of(msg.error())})
+            continue
+        received_ms = now_ms()
+        consumer.commit(message=msg, asynchronous=False)
+        emit({"type": "record", "partition": msg.partition(), "offset": msg.offset(),
+              "value": text(msg.value()), "t": received_ms})
+    consumer.close()
+    emit({"type": "closed", "t": now_ms()})
+    return 0
+
+
 def admin(args):
     client = AdminClient(base_config(args))
     timeout_s = args.timeout_ms / 1000.0
@@ -221,6 +259,12 @@ def parser():
     c.add_argument("--group", default="", help="subscribe as this group instead of assigning")
     c.add_argument("--isolation", default="read_uncommitted",
                    choices=["read_uncommitted", "read_committed"])
+    g = sub.add_parser("group-member", parents=[common])
+    g.add_argument("--topic", required=True)
+    g.add_argument("--group", required=True)
+    g.add_argument("--strategy", default="range",
+                   choices=["range", "roundrobin", "cooperative-sticky"])
+    g.add_argument("--session-timeout-ms", type=int, default=6000)
     a = sub.add_parser("admin", parents=[common])
     a.add_argument("op", choices=["create-topics", "delete-topics", "create-partitions",
                                   "describe-configs", "metadata", "list-groups"])
@@ -236,7 +280,8 @@ def main():
     if getattr(args, "topic_list", None) is not None:
         args.topic = args.topic_list[0] if args.topic_list else None
     watchdog(args.timeout_ms + 5000)
-    commands = {"produce": produce, "consume": consume, "admin": admin, "version": version}
+    commands = {"produce": produce, "consume": consume, "admin": admin, "version": version,
+                "group-member": group_member}
     return commands[args.command](args)
 
 

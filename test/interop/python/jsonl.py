@@ -9,6 +9,8 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 
 EXIT_INCOMPLETE = 3
 
@@ -74,3 +76,22 @@ def watchdog(timeout_ms):
 
     signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, timeout_ms / 1000.0)
+
+
+def now_ms():
+    """Wall-clock milliseconds: events of several member processes are ordered by it."""
+    return int(time.time() * 1000)
+
+
+def stdin_closed():
+    """An Event set once stdin reaches its end: the test closes it to ask for a clean stop."""
+    closed = threading.Event()
+
+    def wait():
+        try:
+            sys.stdin.read()
+        finally:
+            closed.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    return closed

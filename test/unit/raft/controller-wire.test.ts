@@ -12,6 +12,7 @@ import { ControlRegistry } from '../../../src/handlers/controls.ts';
 import type { BrokerServices } from '../../../src/handlers/handler.ts';
 import type { RaftEnvelope, RaftRequest, RaftResponse } from '../../../src/raft/messages.ts';
 import { RaftRpc } from '../../../src/raft/raft-rpc.ts';
+import * as codec from '../../../src/raft/transport-codec.ts';
 import { KafkaServer } from '../../../src/server/kafka-server.ts';
 import {
   NodeClient,
@@ -235,5 +236,47 @@ describe('controller listener and node client', () => {
     await controllerServer(scripted(() => undefined).raft, port);
     const answers = await Promise.all([first, second]);
     expect(answers.map((a) => a.topics[0]?.partitions[0]?.highWatermark)).toEqual([17, 17]);
+  });
+
+  it('serves a replica fetch of the metadata partition, and nothing else', async () => {
+    const records = [
+      { offset: 5, epoch: 2, kind: 'leader-change' as const, data: new Uint8Array([1]) },
+      { offset: 6, epoch: 2, kind: 'data' as const, data: new Uint8Array([7, 7]) },
+    ];
+    const { raft, seen } = scripted(() => ({
+      type: 'fetch-response',
+      errorCode: 0,
+      highWatermark: 6,
+      logStartOffset: 0,
+      divergingEpoch: null,
+      leaderId: 1,
+      leaderEpoch: 2,
+      snapshotId: null,
+      records,
+    }));
+    const server = await controllerServer(raft);
+    const c = client(server.address.port);
+    const fetch = {
+      type: 'fetch-request' as const,
+      clusterId: 'c',
+      replicaId: 2,
+      currentLeaderEpoch: 2,
+      fetchOffset: 5,
+      lastFetchedEpoch: 1,
+      maxEntries: 16,
+    };
+    const answer = await c.request(Apis.Fetch, 17, codec.fetchRequestToWire(fetch, 10, 17));
+    expect(seen).toEqual([{ source: 2, message: fetch }]);
+    const decoded = codec.fetchResponseFromWire(answer);
+    expect(decoded?.records).toEqual(records);
+    expect(decoded?.highWatermark).toBe(6);
+    // A consumer (replica id -1) or another topic is not the quorum's business.
+    const consumer = codec.fetchRequestToWire({ ...fetch, replicaId: -1 }, 10, 17);
+    expect((await c.request(Apis.Fetch, 17, consumer)).errorCode).toBe(42);
+    const orders = codec.fetchRequestToWire(fetch, 10, 17);
+    const topic = orders.topics[0] as (typeof orders.topics)[number];
+    orders.topics = [{ ...topic, topic: 'orders', topicId: 'AAAAAAAAAAAAAAAAAAAAAg' }];
+    expect((await c.request(Apis.Fetch, 17, orders)).errorCode).toBe(42);
+    expect(seen).toHaveLength(1);
   });
 });
