@@ -6,7 +6,7 @@
  */
 import type { LogConfig } from '../../storage/log/log-config.ts';
 import { LOG_CONFIG_DEFAULTS, NEVER, resolveLogConfig } from '../../storage/log/log-config.ts';
-import type { BrokerConfig } from './catalogue.ts';
+import { type BrokerConfig, catalogue, type PropertyName } from './catalogue.ts';
 import { retentionMs, rollMs } from './derived.ts';
 
 type Kind = 'int' | 'long' | 'double' | 'boolean' | 'string' | 'list';
@@ -22,6 +22,8 @@ interface TopicConfigDef {
   brokerDefault(config: BrokerConfig): string;
   /** The LogConfig field this property sets, if storage uses it. */
   readonly logField?: keyof LogConfig;
+  /** Broker properties it defaults to, the one that wins first (Kafka's synonyms). */
+  readonly synonyms?: readonly PropertyName[];
 }
 
 const int32Max = 2_147_483_647;
@@ -32,12 +34,14 @@ const fixed = (value: string) => (): string => value;
 
 export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
   'cleanup.policy': {
+    synonyms: ['log.cleanup.policy'],
     kind: 'list',
     oneOf: ['delete', 'compact'],
     brokerDefault: (c) => c['log.cleanup.policy'].join(','),
     logField: 'cleanupPolicy',
   },
   'compression.type': {
+    synonyms: ['compression.type'],
     kind: 'string',
     oneOf: codecs,
     brokerDefault: (c) => c['compression.type'],
@@ -55,12 +59,14 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     logField: 'fileDeleteDelayMs',
   },
   'flush.messages': {
+    synonyms: ['log.flush.interval.messages'],
     kind: 'long',
     min: 1,
     brokerDefault: (c) => String(c['log.flush.interval.messages'] ?? longMax),
     logField: 'flushMessages',
   },
   'flush.ms': {
+    synonyms: ['log.flush.interval.ms'],
     kind: 'long',
     min: 0,
     brokerDefault: (c) => String(c['log.flush.interval.ms'] ?? longMax),
@@ -79,6 +85,7 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     logField: 'maxCompactionLagMs',
   },
   'max.message.bytes': {
+    synonyms: ['message.max.bytes'],
     kind: 'int',
     min: 0,
     brokerDefault: (c) => String(c['message.max.bytes']),
@@ -95,6 +102,7 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     brokerDefault: fixed(longMax),
   },
   'message.timestamp.type': {
+    synonyms: ['log.message.timestamp.type'],
     kind: 'string',
     oneOf: ['CreateTime', 'LogAppendTime'],
     brokerDefault: (c) => c['log.message.timestamp.type'],
@@ -114,24 +122,28 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     logField: 'minCompactionLagMs',
   },
   'min.insync.replicas': {
+    synonyms: ['min.insync.replicas'],
     kind: 'int',
     min: 1,
     brokerDefault: (c) => String(c['min.insync.replicas']),
   },
   preallocate: { kind: 'boolean', brokerDefault: fixed('false') },
   'retention.bytes': {
+    synonyms: ['log.retention.bytes'],
     kind: 'long',
     min: -1,
     brokerDefault: (c) => String(c['log.retention.bytes']),
     logField: 'retentionBytes',
   },
   'retention.ms': {
+    synonyms: ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
     kind: 'long',
     min: -1,
     brokerDefault: (c) => String(retentionMs(c)),
     logField: 'retentionMs',
   },
   'segment.bytes': {
+    synonyms: ['log.segment.bytes'],
     kind: 'int',
     min: 14,
     brokerDefault: (c) => String(c['log.segment.bytes']),
@@ -150,12 +162,14 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     logField: 'segmentJitterMs',
   },
   'segment.ms': {
+    synonyms: ['log.roll.ms', 'log.roll.hours'],
     kind: 'long',
     min: 1,
     brokerDefault: (c) => String(rollMs(c)),
     logField: 'segmentMs',
   },
   'unclean.leader.election.enable': {
+    synonyms: ['unclean.leader.election.enable'],
     kind: 'boolean',
     brokerDefault: (c) => String(c['unclean.leader.election.enable']),
   },
@@ -237,6 +251,7 @@ function logValue(def: TopicConfigDef, value: string): unknown {
   return number >= NEVER ? NEVER : number;
 }
 
+/** Kafka's DescribeConfigs config sources that a Brook broker can have. */
 export const ConfigSource = {
   topic: 1,
   staticBroker: 4,
@@ -253,6 +268,12 @@ const CONFIG_TYPE: Record<Kind, number> = {
   list: 7,
 };
 
+export interface ConfigSynonym {
+  readonly name: string;
+  readonly value: string | null;
+  readonly source: number;
+}
+
 export interface TopicConfigEntry {
   readonly name: string;
   readonly value: string;
@@ -260,6 +281,8 @@ export interface TopicConfigEntry {
   readonly configType: number;
   readonly isSensitive: false;
   readonly readOnly: false;
+  /** Where the value could come from, the one in force first. */
+  readonly synonyms: readonly ConfigSynonym[];
 }
 
 /** Every topic config with its effective value and where it came from, sorted by name. */
@@ -272,13 +295,102 @@ export function describeTopicConfigs(
     .map((name) => {
       const own = overrides.get(name);
       const def = TOPIC_CONFIGS[name] as TopicConfigDef;
+      const fromBroker = brokerSynonyms(config, def.synonyms ?? []);
+      const synonyms: ConfigSynonym[] =
+        own === undefined ? fromBroker : [{ name, value: own, source: ConfigSource.topic }];
+      if (own !== undefined) synonyms.push(...fromBroker);
       return {
         name,
         value: own ?? def.brokerDefault(config),
-        source: own === undefined ? ConfigSource.default : ConfigSource.topic,
+        source: own === undefined ? topicDefaultSource(fromBroker) : ConfigSource.topic,
         configType: CONFIG_TYPE[def.kind],
         isSensitive: false,
         readOnly: false,
+        synonyms,
       };
     });
+}
+
+/** A topic config not set on the topic: STATIC_BROKER_CONFIG when the broker sets it. */
+function topicDefaultSource(fromBroker: readonly ConfigSynonym[]): number {
+  return fromBroker[0]?.source === ConfigSource.staticBroker
+    ? ConfigSource.staticBroker
+    : ConfigSource.default;
+}
+
+/**
+ * Kafka's order: every synonym the broker's configuration sets, then every synonym's built-in
+ * default, each group in the synonyms' order of precedence.
+ */
+function brokerSynonyms(config: BrokerConfig, names: readonly PropertyName[]): ConfigSynonym[] {
+  const set = names
+    .filter((name) => brokerPropertySource(config, name) === ConfigSource.staticBroker)
+    .map((name) => ({
+      name,
+      value: propertyText(config[name]),
+      source: ConfigSource.staticBroker,
+    }));
+  const defaults = names
+    .filter((name) => catalogue[name].default !== null)
+    .map((name) => ({
+      name,
+      value: propertyText(catalogue[name].default),
+      source: ConfigSource.default,
+    }));
+  return [...set, ...defaults];
+}
+
+/** A property value as Kafka shows it: lists comma-separated, unset as null. */
+export function propertyText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/**
+ * STATIC_BROKER_CONFIG when the broker's configuration (file, environment, flags or code)
+ * gives the property another value than its built-in default, DEFAULT_CONFIG otherwise.
+ */
+export function brokerPropertySource(config: BrokerConfig, name: PropertyName): number {
+  const configured = propertyText(config[name]);
+  return configured === propertyText(catalogue[name].default)
+    ? ConfigSource.default
+    : ConfigSource.staticBroker;
+}
+
+const PROPERTY_TYPE: Record<(typeof catalogue)[PropertyName]['type'], number> = {
+  boolean: CONFIG_TYPE.boolean,
+  string: CONFIG_TYPE.string,
+  int: CONFIG_TYPE.int,
+  long: CONFIG_TYPE.long,
+  list: CONFIG_TYPE.list,
+};
+
+export interface BrokerConfigEntry {
+  readonly name: PropertyName;
+  readonly value: string | null;
+  readonly source: number;
+  readonly configType: number;
+  /** Whether Kafka would let it change at runtime (Brook changes none yet). */
+  readonly readOnly: boolean;
+  readonly synonyms: readonly ConfigSynonym[];
+  readonly documentation: string;
+}
+
+/** One broker property with its source and synonyms (log.retention.ms: minutes, hours). */
+export function describeBrokerProperty(
+  config: BrokerConfig,
+  name: PropertyName,
+): BrokerConfigEntry {
+  const group = Object.values(TOPIC_CONFIGS).find((d) => d.synonyms?.includes(name))?.synonyms;
+  const names = group ? group.slice(group.indexOf(name)) : [name];
+  const spec = catalogue[name];
+  return {
+    name,
+    value: propertyText(config[name]),
+    source: brokerPropertySource(config, name),
+    configType: PROPERTY_TYPE[spec.type],
+    readOnly: !spec.dynamic,
+    synonyms: brokerSynonyms(config, names),
+    documentation: spec.doc,
+  };
 }

@@ -237,6 +237,8 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>(
           ...newFetchResponsePartitionData(),
           partitionIndex: p.partition,
           errorCode,
+          // Empty, never null: kafka-python fails on a null records field.
+          records: Buffer.alloc(0),
         })),
       }));
       return response;

@@ -3,13 +3,18 @@
  *
  * Behavior:
  * - TOPIC resources: every topic config (config/topic-config.ts) with its effective value and
- *   source: TOPIC_CONFIG for the topic's overrides, DEFAULT_CONFIG for the broker-derived
- *   rest; only `configurationKeys` when given (unknown keys are left out, as Kafka does).
- *   Unknown topic: UNKNOWN_TOPIC_OR_PARTITION.
+ *   source: TOPIC_CONFIG for the topic's overrides, STATIC_BROKER_CONFIG where the broker's
+ *   configuration sets the property it defaults to (retention.ms <- log.retention.hours),
+ *   DEFAULT_CONFIG for the rest; only `configurationKeys` when given (unknown keys are left
+ *   out, as Kafka does). Unknown topic: UNKNOWN_TOPIC_OR_PARTITION.
  * - BROKER resources (this node's id, or '' for the cluster default): every broker property
- *   of the catalogue with its value, source DEFAULT_CONFIG and read-only (no dynamic broker
- *   configs yet). Another node id: INVALID_REQUEST.
- * - Other resource types: INVALID_REQUEST. Synonyms are not listed; no documentation.
+ *   of the catalogue with its value and source (STATIC_BROKER_CONFIG when configured to other
+ *   than the default, else DEFAULT_CONFIG); read-only unless Kafka can change it at runtime
+ *   (Brook has no dynamic broker configs yet). Another node id: INVALID_REQUEST.
+ * - includeSynonyms: Kafka's synonym lists (the topic override, then the broker properties
+ *   set, then their defaults). includeDocumentation: the catalogue's line for broker
+ *   properties; topic configs have none.
+ * - Other resource types: INVALID_REQUEST.
  *
  * Version notes: v1 synonyms, configSource; v3 configType and documentation; v4 flexible.
  */
@@ -21,7 +26,12 @@ import {
   newDescribeConfigsResponse,
 } from '../../protocol/generated/apis/32-describe-configs.ts';
 import { type BrokerConfig, propertyNames } from '../config/catalogue.ts';
-import { ConfigSource, describeTopicConfigs } from '../config/topic-config.ts';
+import {
+  ConfigSource,
+  type ConfigSynonym,
+  describeBrokerProperty,
+  describeTopicConfigs,
+} from '../config/topic-config.ts';
 import { dataOf, withDataPath } from './data-path-handler.ts';
 import { type DataServices, defineHandler, type RequestContext } from './handler.ts';
 
@@ -41,6 +51,11 @@ function failed(resource: Resource, errorCode: number, errorMessage: string | nu
   };
 }
 
+interface Wanted {
+  readonly synonyms: boolean;
+  readonly documentation: boolean;
+}
+
 export function handleDescribeConfigs(
   ctx: RequestContext,
   request: DescribeConfigsRequest,
@@ -48,8 +63,13 @@ export function handleDescribeConfigs(
 ): DescribeConfigsResponse {
   const data = dataOf(ctx);
   const response = newDescribeConfigsResponse();
+  // includeSynonyms is v1+; v0 clients never see synonyms (and Brook serves v1+ anyway).
+  const wanted = {
+    synonyms: version >= 1 && request.includeSynonyms,
+    documentation: version >= 3 && request.includeDocumentation,
+  };
   response.results = request.resources.map((resource) => {
-    const result = describe(ctx, data, resource);
+    const result = describe(ctx, data, resource, wanted);
     const keys = resource.configurationKeys;
     const configs =
       keys === null ? result.configs : result.configs.filter((c) => keys.includes(c.name));
@@ -61,7 +81,12 @@ export function handleDescribeConfigs(
   return response;
 }
 
-function describe(ctx: RequestContext, data: DataServices, resource: Resource): Result {
+function describe(
+  ctx: RequestContext,
+  data: DataServices,
+  resource: Resource,
+  wanted: Wanted,
+): Result {
   const ok = (configs: Entry[]): Result => ({ ...failed(resource, 0, null), configs });
   if (resource.resourceType === ConfigResourceType.topic) {
     const topic = data.cluster.topic(resource.resourceName);
@@ -72,11 +97,11 @@ function describe(ctx: RequestContext, data: DataServices, resource: Resource): 
       describeTopicConfigs(topic.configs, ctx.services.config).map((c) => ({
         name: c.name,
         value: c.value,
-        readOnly: false,
+        readOnly: c.readOnly,
         isDefault: c.source === ConfigSource.default,
         configSource: c.source,
-        isSensitive: false,
-        synonyms: [],
+        isSensitive: c.isSensitive,
+        synonyms: wanted.synonyms ? c.synonyms.map(synonymOf) : [],
         configType: c.configType,
         documentation: null,
       })),
@@ -87,24 +112,28 @@ function describe(ctx: RequestContext, data: DataServices, resource: Resource): 
     if (name !== '' && name !== String(ctx.services.nodeId)) {
       return failed(resource, ErrorCode.INVALID_REQUEST, `Unexpected broker id ${name}`);
     }
-    return ok(brokerConfigs(ctx.services.config));
+    return ok(brokerConfigs(ctx.services.config, wanted));
   }
   return failed(resource, ErrorCode.INVALID_REQUEST, 'Unsupported resource type.');
 }
 
-function brokerConfigs(config: BrokerConfig): Entry[] {
+function synonymOf(s: ConfigSynonym): Entry['synonyms'][number] {
+  return { name: s.name, value: s.value, source: s.source };
+}
+
+function brokerConfigs(config: BrokerConfig, wanted: Wanted): Entry[] {
   return [...propertyNames].sort().map((name) => {
-    const value = config[name];
+    const c = describeBrokerProperty(config, name);
     return {
       name,
-      value: value === null ? null : Array.isArray(value) ? value.join(',') : String(value),
-      readOnly: true,
-      isDefault: false,
-      configSource: ConfigSource.default,
+      value: c.value,
+      readOnly: c.readOnly,
+      isDefault: c.source === ConfigSource.default,
+      configSource: c.source,
       isSensitive: false,
-      synonyms: [],
-      configType: 0,
-      documentation: null,
+      synonyms: wanted.synonyms ? c.synonyms.map(synonymOf) : [],
+      configType: c.configType,
+      documentation: wanted.documentation ? c.documentation : null,
     };
   });
 }
