@@ -4,7 +4,8 @@
  *   cache is warm after the untimed first run, as it is on any machine after one start);
  * - startBroker(): from the call to the answer, in a process that has already loaded Brook
  *   (target <= 50 ms);
- * - idle RSS of the CLI process once it has answered (target <= 60 MB).
+ * - idle RSS of the CLI process once it has answered (target <= 60 MB), next to the floor:
+ *   a bare Node TCP server that answers the same request, measured the same way.
  * Run: npx node bench/startup.bench.ts
  */
 import { spawn } from 'node:child_process';
@@ -42,11 +43,29 @@ interface CliRun {
   readonly rssMb: number;
 }
 
+/** Node alone: a TCP server that prints the same line and answers any bytes with a frame. */
+const bareServer = [
+  "import { createServer } from 'node:net';",
+  'const server = createServer((s) => s.on("data", () => s.write(Buffer.alloc(4))));',
+  "server.listen(0, '127.0.0.1', () => {",
+  "  console.log('Brook listening on PLAINTEXT://127.0.0.1:' + server.address().port);",
+  '});',
+  "process.on('SIGTERM', () => process.exit(0));",
+].join('\n');
+
+/** The node arguments that start `entry`: a file of the repository, or the bare server. */
+function nodeArgs(entry: string): string[] {
+  if (entry === bareServerEntry) return ['--input-type=module', '-e', bareServer];
+  return [join(root, entry), '--port', '0'];
+}
+
+const bareServerEntry = 'bare Node TCP server';
+
 /** One CLI start: spawn, wait for the listening line, ask ApiVersions, read RSS, stop. */
 function startCli(entry: string, dataDir: string): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
-    const child = spawn(process.execPath, [join(root, entry), '--port', '0'], {
+    const child = spawn(process.execPath, nodeArgs(entry), {
       env: { PATH: process.env.PATH ?? '', BROOK_LOG_DIRS: dataDir },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -80,6 +99,7 @@ async function main(): Promise<void> {
   try {
     const cli = await cliRow('src/cli.ts');
     const bin = await cliRow('bin/brook.js');
+    const bare = await cliRow(bareServerEntry);
     const inProcess = await measure(
       'startBroker() to first ApiVersions answer',
       'ms',
@@ -97,7 +117,7 @@ async function main(): Promise<void> {
       // The first sample is the untimed warm-up (cold compile cache): left out.
       const values = (rss.get(entry) ?? []).slice(1);
       return {
-        name: `node ${entry}: idle RSS after first answer`,
+        name: `${entry === bareServerEntry ? entry : `node ${entry}`}: idle RSS after first answer`,
         unit: 'MB',
         runs: values,
         median: median(values),
@@ -106,9 +126,11 @@ async function main(): Promise<void> {
     report('Startup (targets: CLI <= 300 ms, startBroker <= 50 ms, idle RSS <= 60 MB)', [
       cli,
       bin,
+      { ...bare, name: `${bareServerEntry}: start to first answer` },
       inProcess,
       rssRow('src/cli.ts'),
       rssRow('bin/brook.js'),
+      rssRow(bareServerEntry),
     ]);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

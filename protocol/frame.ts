@@ -11,7 +11,7 @@
  * own inter-node clients, request frames and response headers).
  */
 
-import { type ApiDescriptor, apiFor } from './generated/api-table.ts';
+import { type ApiDescriptor, apiInfoFor as apiFor } from './generated/api-catalogue.ts';
 import {
   decodeRequestHeader,
   decodeResponseHeader,

@@ -147,6 +147,8 @@ export class Broker {
       clock: this.clock,
       logger: this.logger,
     });
+    // The codecs of the served APIs load on demand; have them all before the first client.
+    await dispatcher.ready();
     this.#cleaner = await startLogCleaning({
       replicas: this.#data.replicas,
       logDirs: this.config['log.dirs'].map((dir) => resolve(dir)),

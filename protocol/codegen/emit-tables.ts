@@ -1,6 +1,7 @@
 /**
- * Emits the lookup tables over all generated messages: the API table the server dispatches by,
- * the KRaft metadata record table, and the barrel `index.ts`.
+ * Emits the lookup tables over all generated messages: the API catalogue the server dispatches
+ * by (codecs loaded on demand), the API table (every codec loaded), the KRaft metadata record
+ * table, and the barrel `index.ts`.
  */
 
 import type { MessageDef } from './resolve.ts';
@@ -39,16 +40,103 @@ function headerVersionFns(request: MessageDef, apiKey: number): string[] {
   ];
 }
 
-export function emitApiTable(files: readonly EmittedFile[], banner: string): string {
-  const apis: { file: EmittedFile; request: MessageDef; response: MessageDef }[] = [];
+interface ApiMessages {
+  readonly file: EmittedFile;
+  readonly request: MessageDef;
+  readonly response: MessageDef;
+}
+
+function apisOf(files: readonly EmittedFile[]): ApiMessages[] {
+  const apis: ApiMessages[] = [];
   for (const file of files) {
     const [request, response] = file.messages;
     if (request?.schema.kind === 'request' && response) apis.push({ file, request, response });
   }
-  apis.sort((a, b) => (a.request.schema.apiKey ?? 0) - (b.request.schema.apiKey ?? 0));
+  return apis.sort((a, b) => (a.request.schema.apiKey ?? 0) - (b.request.schema.apiKey ?? 0));
+}
+
+/**
+ * What the broker needs of every API without its codecs (keys, versions, header versions),
+ * and `loadApi` to import one API's codecs on demand: a broker serves about a third of the
+ * APIs, and the codec modules of the rest would cost megabytes of memory for nothing.
+ */
+export function emitApiCatalogue(files: readonly EmittedFile[], banner: string): string {
+  const apis = apisOf(files);
   const lines: string[] = [banner];
   lines.push("import type { Reader } from '../wire/reader.ts';");
   lines.push("import type { Writer } from '../wire/writer.ts';");
+  // Types only: erased, so they load nothing.
+  for (const { file, request, response } of apis) {
+    const names = `${request.schema.name}, ${response.schema.name}`;
+    lines.push(`import type { ${names} } from '${importPath('api-catalogue.ts', file.path)}';`);
+  }
+  lines.push('', 'export const ApiKey = {');
+  for (const { request } of apis) {
+    lines.push(`  ${apiName(request)}: ${request.schema.apiKey},`);
+  }
+  lines.push('} as const;', '', 'export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];', '');
+  lines.push(...API_DESCRIPTOR, '', 'export const ApiInfos = {');
+  for (const { request } of apis) lines.push(...apiInfoEntry(request));
+  lines.push('} as const;', '');
+  lines.push(
+    'const infoTable: (ApiInfo | undefined)[] = [];',
+    'for (const info of Object.values(ApiInfos)) infoTable[info.apiKey] = info;',
+    '',
+    'export function apiInfoFor(apiKey: number): ApiInfo | undefined {',
+    '  return infoTable[apiKey];',
+    '}',
+    '',
+    'const loaders: Record<number, () => Promise<AnyApi>> = {',
+  );
+  for (const { file, request, response } of apis)
+    lines.push(...loaderEntry(file, request, response));
+  lines.push(
+    '};',
+    '',
+    'const loading: (Promise<AnyApi> | undefined)[] = [];',
+    '',
+    '/** The codecs of an API, imported once; undefined for a key no schema defines. */',
+    'export function loadApi(apiKey: number): Promise<AnyApi> | undefined {',
+    '  const loader = infoTable[apiKey] ? loaders[apiKey] : undefined;',
+    '  if (!loader) return undefined;',
+    '  loading[apiKey] ??= loader();',
+    '  return loading[apiKey];',
+    '}',
+    '',
+  );
+  return lines.join('\n');
+}
+
+function loaderEntry(file: EmittedFile, request: MessageDef, response: MessageDef): string[] {
+  const req = request.schema.name;
+  const res = response.schema.name;
+  return [
+    `  ${request.schema.apiKey}: async () => {`,
+    `    const m = await import('${importPath('api-catalogue.ts', file.path)}');`,
+    '    return {',
+    `      ...ApiInfos.${apiName(request)},`,
+    ...codecFields(req, res, 'm.').map((line) => `  ${line}`),
+    `    } satisfies ApiDescriptor<${req}, ${res}>;`,
+    '  },',
+  ];
+}
+
+function codecFields(req: string, res: string, prefix: string): string[] {
+  return [
+    `  newRequest: ${prefix}new${req},`,
+    `  decodeRequest: ${prefix}decode${req},`,
+    `  encodeRequest: ${prefix}encode${req},`,
+    `  newResponse: ${prefix}new${res},`,
+    `  decodeResponse: ${prefix}decode${res},`,
+    `  encodeResponse: ${prefix}encode${res},`,
+  ].map((line) => `  ${line}`);
+}
+
+/** Every API with its codecs loaded up front: for clients, tools and tests. */
+export function emitApiTable(files: readonly EmittedFile[], banner: string): string {
+  const apis = apisOf(files);
+  const lines: string[] = [banner];
+  lines.push("import { type AnyApi, type ApiDescriptor, ApiInfos } from './api-catalogue.ts';");
   for (const { file, request, response } of apis) {
     const names = [request, response].flatMap((m) => {
       const n = m.schema.name;
@@ -56,19 +144,23 @@ export function emitApiTable(files: readonly EmittedFile[], banner: string): str
     });
     lines.push(`import { ${names.join(', ')} } from '${importPath('api-table.ts', file.path)}';`);
   }
-  lines.push('', 'export const ApiKey = {');
-  for (const { request } of apis) {
-    lines.push(`  ${apiName(request)}: ${request.schema.apiKey},`);
-  }
-  lines.push('} as const;', '', 'export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];', '');
-  lines.push(...API_DESCRIPTOR);
-  lines.push('', '/** Request and response types by API name. */', 'export interface ApiTypes {');
+  lines.push('', "export * from './api-catalogue.ts';", '');
+  lines.push('/** Request and response types by API name. */', 'export interface ApiTypes {');
   for (const { request, response } of apis) {
     const types = `request: ${request.schema.name}; response: ${response.schema.name}`;
     lines.push(`  ${apiName(request)}: { ${types} };`);
   }
   lines.push('}', '', 'export const Apis = {');
-  for (const { request, response } of apis) lines.push(...apiEntry(request, response));
+  for (const { request, response } of apis) {
+    const req = request.schema.name;
+    const res = response.schema.name;
+    lines.push(
+      `  ${apiName(request)}: {`,
+      `    ...ApiInfos.${apiName(request)},`,
+      ...codecFields(req, res, ''),
+      `  } satisfies ApiDescriptor<${req}, ${res}>,`,
+    );
+  }
   lines.push('} as const;', '');
   lines.push(
     'const table: (AnyApi | undefined)[] = [];',
@@ -90,7 +182,8 @@ function apiName(request: MessageDef): string {
 }
 
 const API_DESCRIPTOR = [
-  'export interface ApiDescriptor<Req, Res> {',
+  '/** What is known of an API without loading its codecs. */',
+  'export interface ApiInfo {',
   '  readonly apiKey: number;',
   '  readonly name: string;',
   '  readonly minVersion: number;',
@@ -105,6 +198,9 @@ const API_DESCRIPTOR = [
   '  readonly listeners: readonly string[];',
   '  requestHeaderVersion(version: number): number;',
   '  responseHeaderVersion(version: number): number;',
+  '}',
+  '',
+  'export interface ApiDescriptor<Req, Res> extends ApiInfo {',
   '  newRequest(): Req;',
   '  decodeRequest(r: Reader, version: number): Req;',
   '  encodeRequest(w: Writer, m: Req, version: number): void;',
@@ -117,10 +213,8 @@ const API_DESCRIPTOR = [
   'export type AnyApi = ApiDescriptor<unknown, unknown>;',
 ];
 
-function apiEntry(request: MessageDef, response: MessageDef): string[] {
+function apiInfoEntry(request: MessageDef): string[] {
   const key = request.schema.apiKey ?? -1;
-  const req = request.schema.name;
-  const res = response.schema.name;
   const deprecated = request.schema.deprecatedVersions;
   const deprecatedMax = deprecated ? Number(deprecated.split('-').at(-1)) : -1;
   return [
@@ -134,13 +228,7 @@ function apiEntry(request: MessageDef, response: MessageDef): string[] {
     `    latestVersionUnstable: ${request.schema.latestVersionUnstable === true},`,
     `    listeners: ${JSON.stringify(request.schema.listeners ?? [])},`,
     ...headerVersionFns(request, key),
-    `    newRequest: new${req},`,
-    `    decodeRequest: decode${req},`,
-    `    encodeRequest: encode${req},`,
-    `    newResponse: new${res},`,
-    `    decodeResponse: decode${res},`,
-    `    encodeResponse: encode${res},`,
-    `  } satisfies ApiDescriptor<${req}, ${res}>,`,
+    '  } satisfies ApiInfo,',
   ];
 }
 

@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { emitMessage } from './emit-codec.ts';
 import {
   type EmittedFile,
+  emitApiCatalogue,
   emitApiTable,
   emitCoordinatorRecordTable,
   emitIndex,
@@ -68,6 +69,7 @@ export function generate(schemaDir: string): Map<string, string> {
     out.set(path, [banner(source), ...importLines(path), ...body, ''].join('\n'));
   }
   const tables = banner('protocol/schema/**');
+  out.set('api-catalogue.ts', emitApiCatalogue(emitted, tables));
   out.set('api-table.ts', emitApiTable(emitted, tables));
   out.set('metadata-record-table.ts', emitMetadataRecordTable(emitted, tables));
   out.set('coordinator-record-table.ts', emitCoordinatorRecordTable(emitted, tables));

@@ -25,7 +25,7 @@
  * v9 flexible; v10 currentLeader / nodeEndpoints (tagged; left empty); v11 no change here.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   newProduceResponse,
   type ProduceRequest,

@@ -30,7 +30,7 @@
  * ids instead of names; v15 replicaState; v17 replicaDirectoryId.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type FetchRequest,
   type FetchResponse,

@@ -19,7 +19,7 @@
  * max timestamp; v8 earliest-local; v9 latest-tiered; v10 timeoutMs.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type ListOffsetsRequest,
   type ListOffsetsResponse,

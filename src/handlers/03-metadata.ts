@@ -22,7 +22,7 @@
  * - v12: topic name nullable in the response (lookups by id).
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type MetadataRequest,
   type MetadataResponse,

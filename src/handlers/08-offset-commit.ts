@@ -20,7 +20,7 @@
  *   its generation.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   newOffsetCommitResponse,
   type OffsetCommitRequest,

@@ -21,7 +21,7 @@
  *   absent. v9: memberId/memberEpoch, checked only for KIP-848 groups (classic ones ignore).
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   newOffsetFetchResponse,
   type OffsetFetchRequest,

@@ -23,7 +23,7 @@
  *   possible answer (never given here). v6: key type 2 (share groups) exists.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type FindCoordinatorRequest,
   type FindCoordinatorResponse,

@@ -20,7 +20,7 @@
  *   assignor), absent below v9.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type JoinGroupRequest,
   type JoinGroupResponse,

@@ -13,7 +13,7 @@
  * - v1: throttle. v3: groupInstanceId. v4: flexible.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type HeartbeatRequest,
   type HeartbeatResponse,

@@ -16,7 +16,7 @@
  *   reason here).
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type LeaveGroupRequest,
   type LeaveGroupResponse,

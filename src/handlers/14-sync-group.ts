@@ -15,7 +15,7 @@
  *   so the coordinator skips the check that they match the group's.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   newSyncGroupResponse,
   type SyncGroupRequest,

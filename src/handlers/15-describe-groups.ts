@@ -16,7 +16,7 @@
  * - v1: throttle. v3: authorized operations. v4: groupInstanceId of members. v5: flexible.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type DescribeGroupsRequest,
   type DescribeGroupsResponse,

@@ -15,7 +15,7 @@
  * - v1: throttle. v3: flexible. v4: statesFilter, groupState. v5: typesFilter, groupType.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type ListGroupsRequest,
   type ListGroupsResponse,

@@ -17,7 +17,7 @@
  *   lists them all.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type ApiVersionsRequest,
   type ApiVersionsResponse,

@@ -19,7 +19,7 @@
  * replication factor; v5 flexible, configs in the answer; v7 topic ids.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type CreateTopicsRequest,
   type CreateTopicsResponse,

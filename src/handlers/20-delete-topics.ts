@@ -12,7 +12,7 @@
  * Version notes: v4 flexible; v5 errorMessage; v6 topic ids.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type DeleteTopicsRequest,
   type DeleteTopicsResponse,

@@ -14,7 +14,7 @@
  * Version notes: v2 flexible; v3 producerId/epoch in the request (KIP-360); v4-v5 no change.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type InitProducerIdRequest,
   type InitProducerIdResponse,

@@ -14,7 +14,7 @@
  * Version notes: v2 currentLeaderEpoch; v3 replicaId; v4 flexible.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   newOffsetForLeaderEpochResponse,
   type OffsetForLeaderEpochRequest,

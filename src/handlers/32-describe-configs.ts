@@ -19,7 +19,7 @@
  * Version notes: v1 synonyms, configSource; v3 configType and documentation; v4 flexible.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type DescribeConfigsRequest,
   type DescribeConfigsResponse,

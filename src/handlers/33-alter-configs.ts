@@ -7,7 +7,7 @@
  * Version notes: v2 flexible.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type AlterConfigsRequest,
   type AlterConfigsResponse,

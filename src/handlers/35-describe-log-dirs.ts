@@ -9,7 +9,7 @@
  * Version notes: v2 flexible; v3 top-level errorCode; v4 totalBytes, usableBytes.
  */
 import { dirname, resolve } from 'node:path';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type DescribeLogDirsRequest,
   type DescribeLogDirsResponse,

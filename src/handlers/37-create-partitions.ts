@@ -11,7 +11,7 @@
  * Version notes: v2 flexible; v3 no change here.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,

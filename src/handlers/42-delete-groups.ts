@@ -14,7 +14,7 @@
  * - v0 (deprecated, still served): the same as v1. v2: flexible.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type DeleteGroupsRequest,
   type DeleteGroupsResponse,

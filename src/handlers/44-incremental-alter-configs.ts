@@ -17,7 +17,7 @@
  * Version notes: v1 flexible.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type IncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsResponse,

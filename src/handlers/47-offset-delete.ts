@@ -16,7 +16,7 @@
  * - v0 only: not flexible; throttle after the error code.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   newOffsetDeleteResponse,
   type OffsetDeleteRequest,

@@ -12,7 +12,7 @@
  * - v0: flexible from the start. v1: endpointType in request and response.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type DescribeClusterRequest,
   type DescribeClusterResponse,

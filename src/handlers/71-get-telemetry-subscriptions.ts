@@ -5,7 +5,7 @@
  * random one, as Kafka does.
  */
 import { randomBytes } from 'node:crypto';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type GetTelemetrySubscriptionsRequest,
   type GetTelemetrySubscriptionsResponse,

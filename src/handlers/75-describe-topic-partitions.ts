@@ -12,7 +12,7 @@
  *   the zero id. Authorized operations: every topic operation (no authorizer).
  */
 import { ErrorCode } from '../../protocol/errors.ts';
-import { ApiKey } from '../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type DescribeTopicPartitionsRequest,
   type DescribeTopicPartitionsResponse,

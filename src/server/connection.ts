@@ -20,6 +20,7 @@ import type { Socket } from 'node:net';
 import { FrameDecoder } from '../../protocol/frame.ts';
 import { BoundedQueue } from '../util/bounded-queue.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
+import { BrokerError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { type ResponseChunk, releaseRegions, type WriteChunks } from './chunk-writer.ts';
 
@@ -200,7 +201,13 @@ export class Connection {
         throw error;
       });
     }
-    this.info.logger.error({ err: error }, 'request handling failed');
+    // A BrokerError is an expected operating condition (e.g. acks=0 Produce with an error,
+    // which Kafka answers by closing): the close is logged with its reason, as a warning.
+    if (error instanceof BrokerError) {
+      this.info.logger.warn({ err: error, code: error.code }, 'request handling failed');
+    } else {
+      this.info.logger.error({ err: error }, 'request handling failed');
+    }
     const why = error instanceof Error ? error.message : String(error);
     return { kind: 'close', reason: `request handling failed: ${why}` };
   }

@@ -9,10 +9,19 @@
  * - any other unknown API key or unsupported version, or a body that does not decode: the
  *   connection is closed, with a log line naming the peer, API key, version, correlation id
  *   and reason. Other connections are unaffected.
+ *
+ * Codecs are loaded only for the APIs a handler serves (most of Kafka's APIs are not served,
+ * and their codec modules would cost megabytes of memory): the dispatcher starts loading them
+ * when it is made, and a request that arrives before its API's codecs waits for them.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
 import { encodeResponseFrame } from '../../protocol/frame.ts';
-import { type AnyApi, ApiKey, apiFor } from '../../protocol/generated/api-table.ts';
+import {
+  type AnyApi,
+  ApiKey,
+  apiInfoFor,
+  loadApi,
+} from '../../protocol/generated/api-catalogue.ts';
 import {
   type ApiVersionsResponse,
   newApiVersionsResponse,
@@ -36,7 +45,7 @@ export interface RequestDispatcherOptions {
 
 /** The schema's version range of an API, for the handler registry. */
 export function schemaRangeOf(apiKey: number): { minVersion: number; maxVersion: number } | null {
-  const api = apiFor(apiKey);
+  const api = apiInfoFor(apiKey);
   return api ? { minVersion: api.minVersion, maxVersion: api.maxVersion } : null;
 }
 
@@ -52,16 +61,54 @@ interface Decoded {
 
 export class RequestDispatcher implements RequestProcessor {
   readonly #options: RequestDispatcherOptions;
+  /** Loaded codecs by API key. */
+  readonly #apis: (AnyApi | undefined)[] = [];
 
   constructor(options: RequestDispatcherOptions) {
     this.#options = options;
+    // Before any request can arrive: a request finding its codecs loaded is decoded at once.
+    for (const apiKey of this.#servedKeys()) {
+      this.#load(apiKey)?.catch((error: unknown) => {
+        // A broken installation: each request of this API fails the same way and says so.
+        options.logger.error({ err: error, apiKey }, 'cannot load the codecs of an API');
+      });
+    }
+  }
+
+  /** Resolves once the codecs of every API served now are loaded. */
+  async ready(): Promise<void> {
+    await Promise.all([...this.#servedKeys()].map((apiKey) => this.#load(apiKey)));
   }
 
   process(frame: Buffer, connection: ConnectionInfo): Reply | Promise<Reply> {
+    if (frame.length >= 2) {
+      const apiKey = frame.readInt16BE(0);
+      if (this.#apis[apiKey] === undefined && this.#needsCodecs(apiKey)) {
+        const loading = this.#load(apiKey);
+        if (loading) return loading.then(() => this.process(frame, connection));
+      }
+    }
     const decoded = this.#decode(frame, connection);
     if (!('ctx' in decoded)) return decoded;
     if (this.#options.controls.has(decoded.ctx.apiKey)) return this.#controlled(decoded);
     return this.#handle(decoded);
+  }
+
+  /** The APIs whose codecs the dispatcher needs now (see #needsCodecs). */
+  #servedKeys(): Set<number> {
+    const registered = this.#options.registry.apiVersions().map((r) => r.apiKey);
+    return new Set([ApiKey.ApiVersions, ...registered]);
+  }
+
+  /** Served APIs, and ApiVersions, which answers unsupported versions of itself. */
+  #needsCodecs(apiKey: number): boolean {
+    return apiKey === ApiKey.ApiVersions || this.#options.registry.range(apiKey) !== undefined;
+  }
+
+  #load(apiKey: number): Promise<void> | undefined {
+    return loadApi(apiKey)?.then((api) => {
+      this.#apis[apiKey] = api;
+    });
   }
 
   #decode(frame: Buffer, connection: ConnectionInfo): Decoded | Reply {
@@ -72,12 +119,14 @@ export class RequestDispatcher implements RequestProcessor {
     const apiKey = frame.readInt16BE(0);
     const version = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
-    const api = apiFor(apiKey);
     const handler = this.#options.registry.lookup(apiKey, version);
+    // process() loaded the codecs of every API it has a handler for.
+    const api = handler ? this.#apis[apiKey] : undefined;
     if (!api || !handler) {
       if (apiKey === ApiKey.ApiVersions) return this.#unsupportedApiVersions(correlationId);
-      const reason = api
-        ? `unsupported version ${version} of ${api.name}`
+      const info = apiInfoFor(apiKey);
+      const reason = info
+        ? `unsupported version ${version} of ${info.name}`
         : `unknown API key ${apiKey}`;
       return { kind: 'close', reason, details: { apiKey, version, correlationId } };
     }
@@ -144,7 +193,7 @@ export class RequestDispatcher implements RequestProcessor {
       apiKeys: this.#options.registry.apiVersions().map((r) => ({ ...r })),
     };
     // The ApiVersions descriptor puts a v0 response header on every version, as Kafka does.
-    const api = apiFor(ApiKey.ApiVersions) as AnyApi;
+    const api = this.#apis[ApiKey.ApiVersions] as AnyApi;
     return { kind: 'respond', chunks: encodeResponseFrame(api, 0, correlationId, response) };
   }
 }

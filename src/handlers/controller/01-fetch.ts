@@ -15,7 +15,7 @@
  *   into ReplicaState. Versions below 13 are not served here: no KRaft peer sends them.
  */
 import { ErrorCode } from '../../../protocol/errors.ts';
-import { ApiKey } from '../../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../../protocol/generated/api-catalogue.ts';
 import {
   type FetchRequest,
   type FetchResponse,

@@ -13,7 +13,7 @@
  *   asked.
  */
 import { ErrorCode } from '../../../protocol/errors.ts';
-import { ApiKey } from '../../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../../protocol/generated/api-catalogue.ts';
 import {
   newVoteResponse,
   type VoteRequest,

@@ -10,7 +10,7 @@
  * - v1 (KIP-853) adds VoterId, directory ids and leader endpoints; Brook sends none.
  */
 import { ErrorCode } from '../../../protocol/errors.ts';
-import { ApiKey } from '../../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../../protocol/generated/api-catalogue.ts';
 import {
   type BeginQuorumEpochRequest,
   type BeginQuorumEpochResponse,

@@ -11,7 +11,7 @@
  *   with directory ids, and adds leader endpoints. Both are read.
  */
 import { ErrorCode } from '../../../protocol/errors.ts';
-import { ApiKey } from '../../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../../protocol/generated/api-catalogue.ts';
 import {
   type EndQuorumEpochRequest,
   type EndQuorumEpochResponse,

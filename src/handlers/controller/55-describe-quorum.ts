@@ -13,7 +13,7 @@
  *   message and nodes (empty: Brook's voters are static, their endpoints configured).
  */
 import { ErrorCode } from '../../../protocol/errors.ts';
-import { ApiKey } from '../../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../../protocol/generated/api-catalogue.ts';
 import {
   type DescribeQuorumRequest,
   type DescribeQuorumResponse,

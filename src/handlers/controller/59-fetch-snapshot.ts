@@ -11,7 +11,7 @@
  * - v1 (KIP-853) adds the replica directory id and leader endpoints; Brook sends none.
  */
 import { ErrorCode } from '../../../protocol/errors.ts';
-import { ApiKey } from '../../../protocol/generated/api-table.ts';
+import { ApiKey } from '../../../protocol/generated/api-catalogue.ts';
 import {
   type FetchSnapshotRequest,
   type FetchSnapshotResponse,
