@@ -57,13 +57,17 @@ function toTopics(result: OffsetFetchResult) {
   }));
 }
 
-export function handleOffsetFetch(
+export async function handleOffsetFetch(
   ctx: RequestContext,
   request: OffsetFetchRequest,
   version: number,
-): OffsetFetchResponse {
+): Promise<OffsetFetchResponse> {
   const response = newOffsetFetchResponse();
   const coordinator = ctx.services.groups?.coordinator;
+  // Read-your-writes on a pipelined connection: a commit sent before this fetch is answered
+  // only once durable, so wait for the group's commits in flight (Kafka serialises instead).
+  const groupIds = version >= 8 ? request.groups.map((g) => g.groupId) : [request.groupId];
+  await Promise.all(groupIds.map((id) => coordinator?.offsetCommitsSettled(id)));
   if (version >= 8) {
     response.groups = request.groups.map((g) => {
       const result = fetchGroup(coordinator, g.groupId, g.topics, request.requireStable);

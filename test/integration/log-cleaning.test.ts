@@ -65,7 +65,7 @@ test('a compacted topic keeps the latest value of every key at its offset', asyn
     const messages = Array.from({ length: 5 }, (_, k) => ({ key: `k${k}`, value: `v${round}` }));
     const [answer] = await producer.send({ topic: 'compacted', acks: -1, messages });
     const base = Number(answer?.baseOffset);
-    messages.forEach((m, i) => latest.set(m.key, [m.value, base + i]));
+    for (const [i, m] of messages.entries()) latest.set(m.key, [m.value, base + i]);
   }
   await producer.disconnect();
 

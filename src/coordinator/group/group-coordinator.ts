@@ -258,6 +258,11 @@ export class GroupCoordinator {
     return this.#offsets.commit(req);
   }
 
+  /** Resolves once the group's commits in flight now have settled; undefined when none are. */
+  offsetCommitsSettled(groupId: string): Promise<void> | undefined {
+    return this.#offsets.commitsSettled(groupId);
+  }
+
   fetchOffsets(req: OffsetFetchRequest): OffsetFetchResult {
     const status = this.#groupStatus(req.groupId, true);
     if (status !== ErrorCode.NONE) return { errorCode: status, topics: [] };

@@ -72,6 +72,9 @@ export class Offsets {
     this.#deps = deps;
   }
 
+  /** Commits being appended, by group: bounded by the requests in flight on connections. */
+  readonly #inFlight = new Map<string, Set<Promise<unknown>>>();
+
   async commit(req: OffsetCommitRequest): Promise<OffsetCommitResult> {
     let group = this.#deps.group(req.groupId, false);
     if (group === undefined) {
@@ -127,7 +130,8 @@ export class Offsets {
       }),
     );
     let appendError: number = ErrorCode.NONE;
-    if (writes.length > 0) appendError = await this.#append(group, writes, logSequence);
+    if (writes.length > 0)
+      appendError = await this.#tracked(group.groupId, this.#append(group, writes, logSequence));
     return {
       topics: req.topics.map((t, ti) => ({
         name: t.name,
@@ -140,6 +144,31 @@ export class Offsets {
         }),
       })),
     };
+  }
+
+  /**
+   * Resolves once every commit of the group in flight now has settled (or undefined when none
+   * is). Kafka answers one request of a connection at a time, so a client that commits and
+   * then fetches offsets reads its own commit; Brook pipelines, so OffsetFetch waits for this.
+   */
+  commitsSettled(groupId: string): Promise<void> | undefined {
+    const inFlight = this.#inFlight.get(groupId);
+    if (inFlight === undefined) return undefined;
+    return Promise.allSettled([...inFlight]).then(() => undefined);
+  }
+
+  #tracked<T>(groupId: string, work: Promise<T>): Promise<T> {
+    let inFlight = this.#inFlight.get(groupId);
+    if (inFlight === undefined) this.#inFlight.set(groupId, (inFlight = new Set()));
+    inFlight.add(work);
+    const done = (): void => {
+      inFlight.delete(work);
+      if (inFlight.size === 0 && this.#inFlight.get(groupId) === inFlight) {
+        this.#inFlight.delete(groupId);
+      }
+    };
+    work.then(done, done);
+    return work;
   }
 
   async #append(group: ClassicGroup, writes: PendingWrite[], logSequence: number): Promise<number> {

@@ -48,7 +48,8 @@ export function ownerships(members: readonly LiveDriver[], exitMs: Map<LiveDrive
       if (line.type !== 'revoked') continue;
       for (const p of partitionsOf(line)) {
         const fromMs = since.get(p);
-        if (fromMs !== undefined) out.push({ member: member.label, partition: p, fromMs, untilMs: t });
+        if (fromMs !== undefined)
+          out.push({ member: member.label, partition: p, fromMs, untilMs: t });
         since.delete(p);
       }
     }

@@ -60,6 +60,8 @@ async function kafkajsMember(): Promise<() => Promise<void>> {
   });
   let held: number[] = [];
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    // A rejoin without a rebalance event first (after UNKNOWN_MEMBER_ID) replaces it all too.
+    if (held.length > 0) change('revoked', held);
     held = [...(event.payload.memberAssignment[topic] ?? [])];
     change('assigned', held);
   });
@@ -98,6 +100,7 @@ async function platformaticMember(): Promise<() => Promise<void>> {
   let held: number[] = [];
   consumer.on('consumer:group:join', (payload: { assignments?: unknown }) => {
     const mine = (payload.assignments ?? []) as { topic: string; partitions: number[] }[];
+    if (held.length > 0) change('revoked', held);
     held = mine.find((a) => a.topic === topic)?.partitions ?? [];
     change('assigned', held);
   });
@@ -115,6 +118,13 @@ async function platformaticMember(): Promise<() => Promise<void>> {
   const loop = (async () => {
     for await (const message of stream) {
       const receivedMs = Date.now();
+      // @platformatic/kafka rejoins without stopping its fetches, so a fetch sent under the
+      // old assignment can deliver records of a partition that now belongs to another member.
+      // Processing them would consume them twice; the application has to drop them itself.
+      if (!held.includes(message.partition)) {
+        emit({ type: 'stale', partition: message.partition, offset: Number(message.offset) });
+        continue;
+      }
       await message.commit();
       record(message.partition, String(message.offset), message.value, receivedMs);
     }
@@ -138,7 +148,10 @@ async function confluentJsMember(): Promise<() => Promise<void>> {
     'session.timeout.ms': sessionTimeoutMs,
     'heartbeat.interval.ms': heartbeatMs,
     rebalance_cb: (err: { code: number }, assignment: { partition: number }[]) => {
-      change(err.code === rdAssign ? 'assigned' : 'revoked', assignment.map((a) => a.partition));
+      change(
+        err.code === rdAssign ? 'assigned' : 'revoked',
+        assignment.map((a) => a.partition),
+      );
     },
   }) as ConfluentGroupConsumer;
   await consumer.connect();

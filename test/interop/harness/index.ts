@@ -20,6 +20,14 @@ export {
   runSarama,
 } from './drivers.ts';
 export {
+  type Assignor,
+  assignorsOf,
+  type GroupClient,
+  type GroupMemberOptions,
+  groupClients,
+  startGroupMember,
+} from './group-members.ts';
+export {
   type JsonLine,
   type JsonObject,
   type JsonValue,
@@ -29,4 +37,5 @@ export {
   parseJsonLines,
 } from './json-lines.ts';
 export { type KcatOptions, runKcat, runKcatJson } from './kcat.ts';
+export { LiveDriver, type LiveDriverOptions, type LiveExit, untilAny } from './live-driver.ts';
 export { ClientRunError, type RunOptions, type RunResult, runProcess } from './process.ts';

@@ -5,6 +5,7 @@
   kafka_python.py consume --topic t --count 10 [--group g]
   kafka_python.py admin create-topics --topic t --partitions 3
   kafka_python.py metadata [--topic t]
+  kafka_python.py group-member --topic t --group g [--strategy range|roundrobin]
   kafka_python.py version
 
 kafka-python sends old request versions and relies on Metadata auto-creating topics. Each
@@ -18,9 +19,14 @@ import time
 import kafka
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewPartitions, NewTopic
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+from kafka.structs import OffsetAndMetadata
 from kafka.errors import KafkaError
 
-from jsonl import EXIT_INCOMPLETE, emit, fill, headers_of, pairs, sized, text, watchdog
+from jsonl import (EXIT_INCOMPLETE, emit, fill, headers_of, now_ms, pairs, sized,
+                   stdin_closed, text, watchdog)
 
 
 def error_of(exc):
@@ -72,6 +78,45 @@ def produce(args):
     producer.close(args.timeout_ms / 1000.0)
     emit({"type": "summary", "produced": args.count - failed, "failed": failed})
     return EXIT_INCOMPLETE if failed else 0
+
+
+class Reporter(ConsumerRebalanceListener):
+    """Prints each assignment change; kafka-python's protocol is eager (all out, all in)."""
+
+    def on_partitions_revoked(self, revoked):
+        emit({"type": "revoked", "partitions": sorted(tp.partition for tp in revoked),
+              "t": now_ms()})
+
+    def on_partitions_assigned(self, assigned):
+        emit({"type": "assigned", "partitions": sorted(tp.partition for tp in assigned),
+              "t": now_ms()})
+
+
+def group_member(args):
+    """A group member until stdin closes: each record is reported once its offset is committed
+    synchronously; then it leaves the group cleanly."""
+    # Not kafka-python 2.0.2's sticky assignor: it raises while encoding its metadata when a
+    # member rejoins, whatever the broker.
+    assignors = {"range": RangePartitionAssignor, "roundrobin": RoundRobinPartitionAssignor}
+    config = consumer_config(args)
+    config.update({"group_id": args.group, "auto_offset_reset": "earliest",
+                   "enable_auto_commit": False, "session_timeout_ms": args.session_timeout_ms,
+                   "heartbeat_interval_ms": max(100, args.session_timeout_ms // 10),
+                   "partition_assignment_strategy": [assignors[args.strategy]],
+                   "fetch_max_wait_ms": 200})
+    consumer = KafkaConsumer(**config)
+    consumer.subscribe([args.topic], listener=Reporter())
+    stop = stdin_closed()
+    while not stop.is_set():
+        for tp, records in consumer.poll(timeout_ms=100).items():
+            for record in records:
+                received_ms = now_ms()
+                consumer.commit({tp: OffsetAndMetadata(record.offset + 1, None)})
+                emit({"type": "record", "partition": tp.partition, "offset": record.offset,
+                      "value": text(record.value), "t": received_ms})
+    consumer.close()
+    emit({"type": "closed", "t": now_ms()})
+    return 0
 
 
 def consume(args):
@@ -188,6 +233,11 @@ def parser():
     c.add_argument("--partition", type=int, default=0)
     c.add_argument("--offset", default="beginning")
     c.add_argument("--group", default="")
+    g = sub.add_parser("group-member", parents=[common])
+    g.add_argument("--topic", required=True)
+    g.add_argument("--group", required=True)
+    g.add_argument("--strategy", default="range", choices=["range", "roundrobin"])
+    g.add_argument("--session-timeout-ms", type=int, default=6000)
     a = sub.add_parser("admin", parents=[common])
     a.add_argument("op", choices=["create-topics", "delete-topics", "create-partitions"])
     a.add_argument("--topic", dest="topic_list", action="append", default=[])
@@ -201,7 +251,7 @@ def main():
     args = parser().parse_args()
     watchdog(args.timeout_ms + 5000)
     commands = {"produce": produce, "consume": consume, "admin": admin, "metadata": metadata,
-                "version": version}
+                "version": version, "group-member": group_member}
     return commands[args.command](args)
 
 

@@ -28,6 +28,7 @@ commands:
   metadata   send one Metadata request and print the answer
   produce    produce records with a SyncProducer and print each offset
   consume    read one partition from an offset until N records or a timeout
+  group-member  a consumer-group member until stdin ends; JSON lines of its assignments
   version    print the Go and sarama versions
 
 Run 'brook-sarama <command> -h' for the flags of a command.
@@ -107,10 +108,11 @@ func main() {
 		os.Exit(2)
 	}
 	commands := map[string]func([]string) int{
-		"metadata": runMetadata,
-		"produce":  runProduce,
-		"consume":  runConsume,
-		"version":  runVersion,
+		"metadata":     runMetadata,
+		"produce":      runProduce,
+		"consume":      runConsume,
+		"group-member": runGroupMember,
+		"version":      runVersion,
 	}
 	name := os.Args[1]
 	if name == "-h" || name == "--help" || name == "-help" || name == "help" {

@@ -31,7 +31,7 @@ import type { DeleteGroupsResponse } from '../../../protocol/generated/apis/42-d
 import type { OffsetDeleteResponse } from '../../../protocol/generated/apis/47-offset-delete.ts';
 import { type RunningBroker, startBroker } from '../../../src/index.ts';
 import { NodeFileSystem } from '../../../storage/io/node-file-system.ts';
-import { KafkaTestClient } from '../server/kafka-client.ts';
+import { decodeResponse, KafkaTestClient } from '../server/kafka-client.ts';
 
 const topic = 'orders';
 const subscription = Buffer.from([
@@ -582,6 +582,42 @@ describe('restart on the same data directory', () => {
       c.close();
       await one.stop();
       await new NodeFileSystem().removeTree(dataDir);
+    }
+  });
+});
+
+describe('read your writes on one connection', () => {
+  // Regression: a pipelined OffsetFetch ran while the OffsetCommit before it was still being
+  // appended and answered the old offset, so @platformatic/kafka re-consumed a record after
+  // a rebalance. Kafka answers a connection's requests one at a time; Brook waits instead.
+  test('OffsetFetch pipelined right behind OffsetCommit returns the new offset', async () => {
+    for (let round = 0; round < 20; round++) {
+      const groupId = `g-pipelined-${round}`;
+      const commitId = 10_000 + round * 2;
+      // One write: both frames arrive in the same chunk and start back to back.
+      client.raw.send(
+        KafkaTestClient.encodeRequest(
+          ApiKey.OffsetCommit,
+          9,
+          commitBody(groupId, -1, '', 500 + round),
+          commitId,
+        ),
+        KafkaTestClient.encodeRequest(ApiKey.OffsetFetch, 9, fetchBody(groupId, 9), commitId + 1),
+      );
+      const committed = decodeResponse<OffsetCommitResponse>(
+        await client.raw.takeOne(),
+        ApiKey.OffsetCommit,
+        9,
+        commitId,
+      );
+      expect(committed.topics[0]?.partitions[0]?.errorCode).toBe(0);
+      const fetched = decodeResponse<OffsetFetchResponse>(
+        await client.raw.takeOne(),
+        ApiKey.OffsetFetch,
+        9,
+        commitId + 1,
+      );
+      expect(offsetsOf(fetched, 9)).toEqual([500 + round, -1]);
     }
   });
 });

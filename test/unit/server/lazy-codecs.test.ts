@@ -67,7 +67,7 @@ function decodeApiVersions(reply: Reply): { correlationId: number; body: ApiVers
 }
 
 describe('codecs loaded on demand', () => {
-  test('a request before the codecs are loaded waits for them and gets the same answer', async () => {
+  test('a request before its codecs are loaded waits for them, same answer', async () => {
     const dispatcher = newDispatcher();
     const early = dispatcher.process(apiVersionsFrame(1), connection);
     expect(early).toBeInstanceOf(Promise);
@@ -83,7 +83,7 @@ describe('codecs loaded on demand', () => {
     expect(first.body.apiKeys.length).toBeGreaterThan(20);
   });
 
-  test('an API the broker does not serve closes the connection without loading anything', async () => {
+  test('an API the broker does not serve closes without loading codecs', async () => {
     const dispatcher = newDispatcher();
     const frame = Buffer.alloc(12);
     frame.writeInt16BE(ApiKey.LeaderAndIsr, 0);
