@@ -124,10 +124,11 @@ function producePartition(
   const hosted = data.replicas.partition(topicName, index);
   if (!hosted) return partitionResponse(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   const nowMs = ctx.services.clock.nowMs();
+  const limits = produceLimitsOf(hosted, ctx);
   const checked = validateProduce(Buffer.isBuffer(records) ? records : null, {
     log: hosted.config,
-    timestampBeforeMaxMs: numberConfig(hosted, 'message.timestamp.before.max.ms', ctx),
-    timestampAfterMaxMs: numberConfig(hosted, 'message.timestamp.after.max.ms', ctx),
+    timestampBeforeMaxMs: limits.timestampBeforeMaxMs,
+    timestampAfterMaxMs: limits.timestampAfterMaxMs,
     nowMs,
   });
   if (!checked.ok) {
@@ -140,7 +141,7 @@ function producePartition(
     return response;
   }
   if (acks === -1) {
-    const minIsr = numberConfig(hosted, 'min.insync.replicas', ctx);
+    const minIsr = limits.minInsyncReplicas;
     const isr = topic.partitions[index]?.isrNodes.length ?? 0;
     if (minIsr > isr) {
       return partitionResponse(
@@ -213,6 +214,31 @@ async function closeOnError(
     );
   }
   return null;
+}
+
+interface ProduceLimits {
+  readonly timestampBeforeMaxMs: number;
+  readonly timestampAfterMaxMs: number;
+  readonly minInsyncReplicas: number;
+}
+
+/**
+ * A hosted partition is replaced by a new object whenever its topic configs change, so its
+ * limits are resolved and parsed once per object instead of on every batch.
+ */
+const produceLimits = new WeakMap<HostedPartition, ProduceLimits>();
+
+function produceLimitsOf(hosted: HostedPartition, ctx: RequestContext): ProduceLimits {
+  let limits = produceLimits.get(hosted);
+  if (limits === undefined) {
+    limits = {
+      timestampBeforeMaxMs: numberConfig(hosted, 'message.timestamp.before.max.ms', ctx),
+      timestampAfterMaxMs: numberConfig(hosted, 'message.timestamp.after.max.ms', ctx),
+      minInsyncReplicas: numberConfig(hosted, 'min.insync.replicas', ctx),
+    };
+    produceLimits.set(hosted, limits);
+  }
+  return limits;
 }
 
 function numberConfig(hosted: HostedPartition, name: string, ctx: RequestContext): number {
