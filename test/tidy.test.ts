@@ -97,6 +97,17 @@ describe('layering', () => {
     expect(bad).toEqual([]);
   });
 
+  test('src/node (the node runtime) is imported only by the composition roots', () => {
+    const roots = new Set(['src/broker.ts', 'src/cli.ts', 'src/index.ts', 'src/raft-node.ts']);
+    const files = runtime.filter(
+      (f) => f.path.startsWith('src/') && !f.path.startsWith('src/node/') && !roots.has(f.path),
+    );
+    const bad = violations(files, (f) =>
+      f.imports.find((s) => resolvesInto(f.path, s, 'src/node')),
+    );
+    expect(bad).toEqual([]);
+  });
+
   test('only src/server imports node:net or node:tls', () => {
     const netModules = new Set(['net', 'node:net', 'tls', 'node:tls']);
     const bad = violations(

@@ -29,6 +29,33 @@ export const catalogue = {
     validate: validateQuorumVoters,
   }),
   'broker.rack': prop.optionalString('Rack of this broker, given to rack-aware clients.'),
+  'controller.listener.names': prop.list(['CONTROLLER'], 'Listeners that serve the quorum.', {
+    validate: (v) => (v.length === 0 ? 'must name at least one listener' : undefined),
+  }),
+  'inter.broker.listener.name': prop.optionalString(
+    'Listener brokers reach each other on; unset: the first non-controller listener.',
+  ),
+  'controller.quorum.election.timeout.ms': prop.int(1000, 'Voter waits this long for a leader.', {
+    validate: between(10, int32Max),
+  }),
+  'controller.quorum.fetch.timeout.ms': prop.int(2000, 'Follower without a fetch this long.', {
+    validate: between(10, int32Max),
+  }),
+  'controller.quorum.request.timeout.ms': prop.int(2000, 'Timeout of a quorum request.', {
+    validate: between(10, int32Max),
+  }),
+  'broker.heartbeat.interval.ms': prop.int(2000, 'Broker heartbeats to the controller.', {
+    validate: between(10, int32Max),
+  }),
+  'broker.session.timeout.ms': prop.int(9000, 'Controller fences a silent broker after this.', {
+    validate: between(10, int32Max),
+  }),
+  'controlled.shutdown.enable': prop.boolean(true, 'Hand leaderships over before stopping.'),
+  'metadata.log.max.record.bytes.between.snapshots': prop.long(
+    20 * mib,
+    'Snapshot the metadata log after this many new bytes.',
+    { validate: atLeast(1024) },
+  ),
 
   // Network
   listeners: prop.list(['PLAINTEXT://127.0.0.1:9092'], 'Where to listen: NAME://host:port,...', {
@@ -71,6 +98,27 @@ export const catalogue = {
   }),
   'unclean.leader.election.enable': prop.boolean(false, 'Allow an out-of-sync leader.', {
     dynamic: true,
+  }),
+  'replica.lag.time.max.ms': prop.long(30_000, 'A follower behind this long leaves the ISR.', {
+    validate: atLeast(1),
+  }),
+  'replica.fetch.max.bytes': prop.int(mib, 'Bytes a follower asks per partition.', {
+    validate: atLeast(1024),
+  }),
+  'replica.fetch.response.max.bytes': prop.int(10 * mib, 'Bytes a follower asks per fetch.', {
+    validate: atLeast(1024),
+  }),
+  'replica.fetch.wait.max.ms': prop.int(500, 'Longest a follower fetch waits at the leader.', {
+    validate: between(0, int32Max),
+  }),
+  'replica.fetch.min.bytes': prop.int(1, 'Bytes a follower fetch waits for.', {
+    validate: atLeast(1),
+  }),
+  'replica.fetch.backoff.ms': prop.int(1000, 'Pause after a failed follower fetch.', {
+    validate: between(0, int32Max),
+  }),
+  'replica.socket.timeout.ms': prop.int(30_000, 'Timeout of a follower fetch request.', {
+    validate: atLeast(1),
   }),
   'message.max.bytes': prop.int(1_048_588, 'Largest record batch accepted.', {
     validate: atLeast(0),

@@ -15,7 +15,7 @@ import {
   propertyNames,
 } from './catalogue.ts';
 import { ConfigError, ConfigErrorCode } from './config-error.ts';
-import { formatListener, parseListener } from './listeners.ts';
+import { formatListener, parseListener, parseQuorumVoter, type QuorumVoter } from './listeners.ts';
 import type { PropertySpec } from './property.ts';
 import { suggestProperty } from './suggest.ts';
 
@@ -273,5 +273,42 @@ function checkConsistency(config: BrokerConfig): void {
     if (stray !== undefined) {
       conflict('advertised.listeners', `'advertised.listeners' entry ${stray} has no listener`);
     }
+  }
+  checkQuorumRoles(config, conflict);
+}
+
+/**
+ * Cluster mode (`controller.quorum.voters` set) as KRaft requires it: a controller is a voter
+ * and listens on a controller listener; a broker has a listener that is not one; a broker-only
+ * node is not a voter. Without voters the node runs alone and these do not apply.
+ */
+function checkQuorumRoles(
+  config: BrokerConfig,
+  conflict: (property: string, message: string) => never,
+): void {
+  const voters = config['controller.quorum.voters'];
+  if (voters.length === 0) return;
+  const roles = config['process.roles'];
+  const nodeId = config['node.id'];
+  const isVoter = voters.some((v) => (parseQuorumVoter(v) as QuorumVoter).nodeId === nodeId);
+  const controllerNames = new Set(config['controller.listener.names'].map((n) => n.toUpperCase()));
+  const names = config.listeners.map((l) => (parseListener(l) as { name: string }).name);
+  if (roles.includes('controller')) {
+    if (!isVoter) {
+      conflict('node.id', `node.id ${nodeId} has the controller role but is not a quorum voter`);
+    }
+    if (!names.some((n) => controllerNames.has(n))) {
+      conflict(
+        'controller.listener.names',
+        `a controller needs a listener named in 'controller.listener.names' (${[
+          ...controllerNames,
+        ].join(',')})`,
+      );
+    }
+  } else if (isVoter) {
+    conflict('process.roles', `node.id ${nodeId} is a quorum voter but lacks the controller role`);
+  }
+  if (roles.includes('broker') && !names.some((n) => !controllerNames.has(n))) {
+    conflict('listeners', 'a broker needs a listener that is not a controller listener');
   }
 }

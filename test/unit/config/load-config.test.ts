@@ -182,6 +182,33 @@ describe('loadConfig', () => {
     ]);
   });
 
+  test('cluster mode: roles, voters and controller listeners must agree', () => {
+    const voters = 'controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.1:9095';
+    const both = 'listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093';
+    const ok = loadConfig({ sets: [voters, both, 'node.id=1'] });
+    expect(ok['process.roles']).toEqual(['broker', 'controller']);
+    const refused = (sets: string[]): ConfigError => {
+      try {
+        loadConfig({ sets });
+      } catch (error) {
+        return error as ConfigError;
+      }
+      throw new Error(`accepted: ${sets.join(' ')}`);
+    };
+    expect(refused([voters, both, 'node.id=3']).property).toBe('node.id');
+    expect(refused([voters, 'node.id=1']).property).toBe('controller.listener.names');
+    expect(refused([voters, both, 'node.id=1', 'process.roles=broker']).property).toBe(
+      'process.roles',
+    );
+    expect(refused([voters, 'listeners=CONTROLLER://127.0.0.1:9093', 'node.id=1']).property).toBe(
+      'listeners',
+    );
+    // A broker-only node outside the voter set; a controller-only voter.
+    expect(loadConfig({ sets: [voters, 'node.id=4', 'process.roles=broker'] })['node.id']).toBe(4);
+    const controllerOnly = ['listeners=CONTROLLER://127.0.0.1:9093', 'process.roles=controller'];
+    expect(loadConfig({ sets: [voters, 'node.id=1', ...controllerOnly] })['node.id']).toBe(1);
+  });
+
   test('every catalogue default passes its own validator', () => {
     for (const name of propertyNames) {
       const spec = catalogue[name] as unknown as {
