@@ -3,6 +3,12 @@
  *
  * Behavior:
  * - Brokers: every live broker's endpoint on the listener the request arrived on.
+ * - Partitions, in cluster mode (the image holds broker registrations), as Kafka's
+ *   KRaftMetadataCache answers (src/metadata/image-view.ts): a leader without an endpoint on
+ *   the listener is -1 with LEADER_NOT_AVAILABLE (LISTENER_NOT_FOUND from v6 when the leader
+ *   is registered without the listener); offlineReplicas are replicas on unregistered or
+ *   fenced brokers or brokers without the listener; v0 lists only live replicas and ISR
+ *   members (REPLICA_NOT_AVAILABLE when one was left out). On a single node, as stored.
  * - Cluster id and controller id from the MetadataView (a single node is its own controller).
  * - Topics: all of them for "all topics" (v0: an empty list; v1+: a null list), else the ones
  *   asked for, in request order. Internal topics are listed like others (isInternal set).
@@ -28,11 +34,14 @@ import {
   type MetadataResponse,
   newMetadataResponse,
 } from '../../protocol/generated/apis/03-metadata.ts';
+import { clusterImageOf, liveBrokers, partitionForListener } from '../metadata/image-view.ts';
+import type { MetadataImage } from '../metadata/metadata-image.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
-import type { MetadataView, TopicView } from './metadata-view.ts';
+import type { MetadataView, PartitionView, TopicView } from './metadata-view.ts';
 
 type RequestTopic = NonNullable<MetadataRequest['topics']>[number];
 type ResponseTopic = MetadataResponse['topics'][number];
+type ResponsePartition = ResponseTopic['partitions'][number];
 
 const zeroUuid = 'AAAAAAAAAAAAAAAAAAAAAA';
 /** The "not requested" value of the authorized-operations fields. */
@@ -58,14 +67,17 @@ export function handleMetadata(
 ): MetadataResponse | Promise<MetadataResponse> {
   const { metadata, config } = ctx.services;
   const response = newMetadataResponse();
-  response.brokers = metadata.brokers(ctx.listenerName).map((b) => ({ ...b }));
+  response.brokers = liveBrokers(metadata, ctx.listenerName).map((b) => ({ ...b }));
   response.clusterId = metadata.clusterId;
   response.controllerId = metadata.controllerId();
   if (version >= 8 && version <= 10 && request.includeClusterAuthorizedOperations) {
     response.clusterAuthorizedOperations = clusterOperations;
   }
+  const image = clusterImageOf(metadata);
+  const partition = (p: PartitionView): ResponsePartition =>
+    image ? clusterPartition(image, p, ctx.listenerName, version) : storedPartition(p);
   const describe = (topic: TopicView): ResponseTopic =>
-    describeTopic(topic, version, request.includeTopicAuthorizedOperations);
+    describeTopic(topic, version, request.includeTopicAuthorizedOperations, partition);
   const wanted = request.topics;
   if (wanted === null || (version === 0 && wanted.length === 0)) {
     response.topics = [...metadata.topics()].map(describe);
@@ -117,23 +129,54 @@ function lookup(
   });
 }
 
-function describeTopic(topic: TopicView, version: number, withOperations: boolean): ResponseTopic {
+function describeTopic(
+  topic: TopicView,
+  version: number,
+  withOperations: boolean,
+  partition: (p: PartitionView) => ResponsePartition,
+): ResponseTopic {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: topic.isInternal,
-    partitions: topic.partitions.map((p) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: p.partitionIndex,
-      leaderId: p.leaderId,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: [...p.replicaNodes],
-      isrNodes: [...p.isrNodes],
-      offlineReplicas: [...p.offlineReplicas],
-    })),
+    partitions: topic.partitions.map(partition),
     topicAuthorizedOperations:
       version >= 8 && withOperations ? topicOperations : operationsNotRequested,
+  };
+}
+
+/** A single node's partition: its own, as the view holds it. */
+function storedPartition(p: PartitionView): ResponsePartition {
+  return {
+    errorCode: ErrorCode.NONE,
+    partitionIndex: p.partitionIndex,
+    leaderId: p.leaderId,
+    leaderEpoch: p.leaderEpoch,
+    replicaNodes: [...p.replicaNodes],
+    isrNodes: [...p.isrNodes],
+    offlineReplicas: [...p.offlineReplicas],
+  };
+}
+
+function clusterPartition(
+  image: MetadataImage,
+  p: PartitionView,
+  listenerName: string,
+  version: number,
+): ResponsePartition {
+  const answer = partitionForListener(image, p, listenerName, {
+    onlyLiveReplicas: version === 0,
+    listenerNotFound: version >= 6,
+  });
+  return {
+    errorCode: answer.errorCode,
+    partitionIndex: p.partitionIndex,
+    leaderId: answer.leaderId,
+    leaderEpoch: p.leaderEpoch,
+    replicaNodes: [...answer.replicaNodes],
+    isrNodes: [...answer.isrNodes],
+    offlineReplicas: [...answer.offlineReplicas],
   };
 }
 

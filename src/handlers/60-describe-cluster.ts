@@ -2,7 +2,8 @@
  * DescribeCluster (key 60), versions 0-1.
  *
  * Behavior:
- * - Cluster id, controller id and every live broker's endpoint on the request's listener.
+ * - Cluster id, controller id and every live broker's endpoint on the request's listener (in
+ *   cluster mode: the registered, unfenced brokers of the metadata image).
  * - v1 endpointType: 1 (brokers) is what a broker listener serves; 2 (controllers) asked of a
  *   broker listener is MISMATCHED_ENDPOINT_TYPE, any other value UNSUPPORTED_ENDPOINT_TYPE,
  *   each with a message, as Kafka answers.
@@ -18,6 +19,7 @@ import {
   type DescribeClusterResponse,
   newDescribeClusterResponse,
 } from '../../protocol/generated/apis/60-describe-cluster.ts';
+import { liveBrokers } from '../metadata/image-view.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
 
 const endpointTypeBroker = 1;
@@ -45,7 +47,7 @@ export function handleDescribeCluster(
     return response;
   }
   response.controllerId = metadata.controllerId();
-  response.brokers = metadata.brokers(ctx.listenerName).map((b) => ({
+  response.brokers = liveBrokers(metadata, ctx.listenerName).map((b) => ({
     brokerId: b.nodeId,
     host: b.host,
     port: b.port,

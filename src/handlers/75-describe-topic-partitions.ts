@@ -8,8 +8,14 @@
  * - At most responsePartitionLimit partitions in all (at least 1, at most 2000, Kafka's
  *   default and cap); when the limit cuts a topic short or topics remain, nextCursor names
  *   the first partition not sent.
- * - A named topic that does not exist: UNKNOWN_TOPIC_OR_PARTITION with a null-free name and
- *   the zero id. Authorized operations: every topic operation (no authorizer).
+ * - A named topic that does not exist: UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION for
+ *   a name Kafka would reject) with the zero id. Authorized operations: every topic
+ *   operation (no authorizer).
+ * - Read from the MetadataView, as Metadata is. In cluster mode (the image holds broker
+ *   registrations) a leader without an endpoint on the request's listener is -1 and
+ *   offlineReplicas are the replicas on unregistered or fenced brokers or brokers without the
+ *   listener (Kafka's KRaftMetadataCache; src/metadata/image-view.ts); the eligible leader
+ *   replicas are the image's. Partition errors are always NONE, as in Kafka.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
 import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
@@ -19,11 +25,14 @@ import {
   newDescribeTopicPartitionsResponse,
 } from '../../protocol/generated/apis/75-describe-topic-partitions.ts';
 import { ZERO_UUID } from '../../protocol/wire/codec-support.ts';
-import type { TopicImage } from '../metadata/metadata-image.ts';
-import { dataOf, withDataPath } from './data-path-handler.ts';
+import { clusterImageOf, partitionForListener } from '../metadata/image-view.ts';
+import type { MetadataImage } from '../metadata/metadata-image.ts';
+import { isValidTopicName } from '../metadata/topic-commands.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
+import type { PartitionView, TopicView } from './metadata-view.ts';
 
 type TopicResult = DescribeTopicPartitionsResponse['topics'][number];
+type PartitionResult = TopicResult['partitions'][number];
 
 const PARTITION_LIMIT_MAX = 2000;
 /** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS. */
@@ -31,7 +40,9 @@ const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((set, op) => set | (1
 
 function unknownTopic(name: string): TopicResult {
   return {
-    errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    errorCode: isValidTopicName(name)
+      ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      : ErrorCode.INVALID_TOPIC_EXCEPTION,
     name,
     topicId: ZERO_UUID,
     isInternal: false,
@@ -44,7 +55,10 @@ export function handleDescribeTopicPartitions(
   ctx: RequestContext,
   request: DescribeTopicPartitionsRequest,
 ): DescribeTopicPartitionsResponse {
-  const { cluster } = dataOf(ctx);
+  const cluster = ctx.services.metadata;
+  const image = clusterImageOf(cluster);
+  const partition = (topic: TopicView, p: PartitionView): PartitionResult =>
+    image ? clusterPartition(image, topic.name, p, ctx.listenerName) : storedPartition(p);
   const response = newDescribeTopicPartitionsResponse();
   const names =
     request.topics.length > 0
@@ -65,7 +79,7 @@ export function handleDescribeTopicPartitions(
       break;
     }
     const taken = Math.min(budget, Math.max(topic.partitions.length - first, 0));
-    response.topics.push(describe(topic, first, taken));
+    response.topics.push(describe(topic, first, taken, partition));
     budget -= taken;
     if (first + taken < topic.partitions.length) {
       response.nextCursor = { topicName: name, partitionIndex: first + taken };
@@ -75,40 +89,72 @@ export function handleDescribeTopicPartitions(
   return response;
 }
 
-function describe(topic: TopicImage, first: number, count: number): TopicResult {
+function describe(
+  topic: TopicView,
+  first: number,
+  count: number,
+  partition: (topic: TopicView, p: PartitionView) => PartitionResult,
+): TopicResult {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: topic.isInternal,
-    partitions: topic.partitions.slice(first, first + count).map((p) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: p.partitionIndex,
-      leaderId: p.leaderId,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: [...p.replicaNodes],
-      isrNodes: [...p.isrNodes],
-      eligibleLeaderReplicas: [],
-      lastKnownElr: [],
-      offlineReplicas: [...p.offlineReplicas],
-    })),
+    partitions: topic.partitions.slice(first, first + count).map((p) => partition(topic, p)),
     topicAuthorizedOperations: TOPIC_OPERATIONS,
+  };
+}
+
+/** A single node's partition: its own, as the view holds it. */
+function storedPartition(p: PartitionView): PartitionResult {
+  return {
+    errorCode: ErrorCode.NONE,
+    partitionIndex: p.partitionIndex,
+    leaderId: p.leaderId,
+    leaderEpoch: p.leaderEpoch,
+    replicaNodes: [...p.replicaNodes],
+    isrNodes: [...p.isrNodes],
+    eligibleLeaderReplicas: [],
+    lastKnownElr: [],
+    offlineReplicas: [...p.offlineReplicas],
+  };
+}
+
+function clusterPartition(
+  image: MetadataImage,
+  topicName: string,
+  p: PartitionView,
+  listenerName: string,
+): PartitionResult {
+  const answer = partitionForListener(image, p, listenerName, {
+    onlyLiveReplicas: false,
+    listenerNotFound: false,
+  });
+  const elr = image.topic(topicName)?.partitions[p.partitionIndex];
+  return {
+    errorCode: ErrorCode.NONE,
+    partitionIndex: p.partitionIndex,
+    leaderId: answer.leaderId,
+    leaderEpoch: p.leaderEpoch,
+    replicaNodes: [...p.replicaNodes],
+    isrNodes: [...p.isrNodes],
+    eligibleLeaderReplicas: [...(elr?.eligibleLeaderReplicas ?? [])],
+    lastKnownElr: [...(elr?.lastKnownElr ?? [])],
+    offlineReplicas: [...answer.offlineReplicas],
   };
 }
 
 export const describeTopicPartitionsHandler = defineHandler<
   DescribeTopicPartitionsRequest,
   DescribeTopicPartitionsResponse
->(
-  withDataPath({
-    apiKey: ApiKey.DescribeTopicPartitions,
-    minVersion: 0,
-    maxVersion: 0,
-    handle: handleDescribeTopicPartitions,
-    errorResponse(request, _version, errorCode) {
-      const response = newDescribeTopicPartitionsResponse();
-      response.topics = request.topics.map((t) => ({ ...unknownTopic(t.name), errorCode }));
-      return response;
-    },
-  }),
-);
+>({
+  apiKey: ApiKey.DescribeTopicPartitions,
+  minVersion: 0,
+  maxVersion: 0,
+  handle: handleDescribeTopicPartitions,
+  errorResponse(request, _version, errorCode) {
+    const response = newDescribeTopicPartitionsResponse();
+    response.topics = request.topics.map((t) => ({ ...unknownTopic(t.name), errorCode }));
+    return response;
+  },
+});

@@ -1,8 +1,12 @@
 /**
- * What the Metadata and DescribeCluster handlers read about the cluster. The single-node
- * broker starts with a view of itself and no topics; the metadata image (src/metadata) will
- * implement the same interface, so the handlers do not change when topics arrive.
+ * What the Metadata, DescribeCluster and DescribeTopicPartitions handlers read about the
+ * cluster. The single-node broker starts with a view of itself and no topics; ClusterMetadata
+ * (src/metadata) implements it over the metadata image. In cluster mode the image holds the
+ * broker registrations, and the handlers answer brokers, leaders and offline replicas per
+ * listener from them (src/metadata/image-view.ts); on a single node (no registrations) they
+ * answer from `brokers()` and the partitions as they are.
  */
+import type { MetadataImage } from '../metadata/metadata-image.ts';
 
 export interface BrokerEndpoint {
   readonly nodeId: number;
@@ -42,6 +46,11 @@ export interface MetadataView {
    * Kafka error code (0 = created or already there). Absent while topics cannot be created.
    */
   readonly autoCreateTopic?: (name: string) => Promise<number>;
+  /**
+   * The metadata image the view reads, when it has one (ClusterMetadata's getter). Its
+   * broker registrations, when there are any, decide which brokers and replicas are live.
+   */
+  readonly image?: MetadataImage;
 }
 
 /** A cluster of one broker with no topics yet: what a fresh single-node broker knows. */

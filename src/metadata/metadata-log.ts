@@ -1,12 +1,14 @@
 /**
  * The metadata log: where metadata records are appended and from which the image is rebuilt.
  *
- * `MetadataLog` is the seam the Raft controller will replace: it owns only "append these
- * records atomically and resolve once committed". `LocalMetadataLog` is the single-node
- * version: partition `__cluster_metadata-0` of the local LogManager, one record batch per
- * append (so a crash keeps all of an operation's records or none: a torn batch fails its CRC
- * and recovery truncates it), flushed (fsync) before the append resolves, whatever the
- * topics' durability setting. Replay on open decodes every batch back into records.
+ * `MetadataLog` owns only "append these records atomically and resolve once committed"; it
+ * is the single-node mode's log. In cluster mode the metadata log is the Raft log
+ * (src/node/metadata-quorum.ts) and ClusterMetadata forwards instead of appending.
+ * `LocalMetadataLog` is the single-node version: partition `__cluster_metadata-0` of the
+ * local LogManager, one record batch per append (so a crash keeps all of an operation's
+ * records or none: a torn batch fails its CRC and recovery truncates it), flushed (fsync)
+ * before the append resolves, whatever the topics' durability setting. Replay on open
+ * decodes every batch back into records.
  */
 import { buildBatch } from '../../protocol/records/batch-builder.ts';
 import { readRecords } from '../../protocol/records/record-iterator.ts';

@@ -5,21 +5,30 @@
  *   unsigned varint frameVersion (1), unsigned varint record type, unsigned varint version,
  *   then the record body in the generated codec of that type and version.
  *
- * Only the record types the image applies are typed here; any other type found on replay is
- * skipped by the image (a newer writer), never an error.
+ * `MetadataRecord` is every record the controller writes and the image applies (the
+ * controller's ControllerRecord is the same union). Any other type found on replay decodes as
+ * type -1 and is skipped by the image (a newer writer), never an error.
+ *
+ * Each record is written at the lowest version that carries every non-default field it sets,
+ * so Kafka's own tools (kafka-dump-log --cluster-metadata-decoder) read what Brook writes.
  */
 import type {
+  BrokerRegistrationChangeRecord,
   ConfigRecord,
+  FeatureLevelRecord,
+  FenceBrokerRecord,
   PartitionChangeRecord,
   PartitionRecord,
   ProducerIdsRecord,
+  RegisterBrokerRecord,
   RemoveTopicRecord,
   TopicRecord,
+  UnfenceBrokerRecord,
+  UnregisterBrokerRecord,
 } from '../../protocol/generated/index.ts';
 import {
   type MetadataRecordDescriptor,
-  MetadataRecords,
-  type MetadataRecordType,
+  MetadataRecordType,
   metadataRecordFor,
 } from '../../protocol/generated/metadata-record-table.ts';
 import { Reader } from '../../protocol/wire/reader.ts';
@@ -31,21 +40,42 @@ export const FRAME_VERSION = 1;
 /** ConfigRecord.resourceType of a topic (Kafka's ConfigResource.Type.TOPIC). */
 export const CONFIG_RESOURCE_TOPIC = 2;
 
+type Typed<K extends keyof typeof MetadataRecordType, T> = {
+  readonly type: (typeof MetadataRecordType)[K];
+  readonly data: T;
+};
+
 export type MetadataRecord =
-  | { readonly type: typeof MetadataRecordType.TopicRecord; readonly data: TopicRecord }
-  | { readonly type: typeof MetadataRecordType.PartitionRecord; readonly data: PartitionRecord }
-  | { readonly type: typeof MetadataRecordType.ConfigRecord; readonly data: ConfigRecord }
-  | {
-      readonly type: typeof MetadataRecordType.PartitionChangeRecord;
-      readonly data: PartitionChangeRecord;
-    }
-  | { readonly type: typeof MetadataRecordType.RemoveTopicRecord; readonly data: RemoveTopicRecord }
-  | { readonly type: typeof MetadataRecordType.ProducerIdsRecord; readonly data: ProducerIdsRecord }
+  | Typed<'TopicRecord', TopicRecord>
+  | Typed<'PartitionRecord', PartitionRecord>
+  | Typed<'ConfigRecord', ConfigRecord>
+  | Typed<'PartitionChangeRecord', PartitionChangeRecord>
+  | Typed<'RemoveTopicRecord', RemoveTopicRecord>
+  | Typed<'ProducerIdsRecord', ProducerIdsRecord>
+  | Typed<'RegisterBrokerRecord', RegisterBrokerRecord>
+  | Typed<'UnregisterBrokerRecord', UnregisterBrokerRecord>
+  | Typed<'FenceBrokerRecord', FenceBrokerRecord>
+  | Typed<'UnfenceBrokerRecord', UnfenceBrokerRecord>
+  | Typed<'BrokerRegistrationChangeRecord', BrokerRegistrationChangeRecord>
+  | Typed<'FeatureLevelRecord', FeatureLevelRecord>
   /** A record type this image does not apply (kept so replay counts stay exact). */
   | { readonly type: -1; readonly data: null };
 
-/** The versions Brook writes (v0 of each: the fields a single node needs). */
-const WRITE_VERSION = 0;
+/** The record types `MetadataRecord` names; others decode as type -1. */
+const KNOWN_TYPES: ReadonlySet<number> = new Set([
+  MetadataRecordType.TopicRecord,
+  MetadataRecordType.PartitionRecord,
+  MetadataRecordType.ConfigRecord,
+  MetadataRecordType.PartitionChangeRecord,
+  MetadataRecordType.RemoveTopicRecord,
+  MetadataRecordType.ProducerIdsRecord,
+  MetadataRecordType.RegisterBrokerRecord,
+  MetadataRecordType.UnregisterBrokerRecord,
+  MetadataRecordType.FenceBrokerRecord,
+  MetadataRecordType.UnfenceBrokerRecord,
+  MetadataRecordType.BrokerRegistrationChangeRecord,
+  MetadataRecordType.FeatureLevelRecord,
+]);
 
 function descriptorOf(type: number): MetadataRecordDescriptor<unknown> {
   const descriptor = metadataRecordFor(type);
@@ -53,24 +83,57 @@ function descriptorOf(type: number): MetadataRecordDescriptor<unknown> {
   return descriptor;
 }
 
+/**
+ * The lowest version of `record`'s type that carries every field it sets to a non-default
+ * value (the generated encoder asserts on a value its version cannot carry).
+ */
+export function writeVersionOf(record: MetadataRecord): number {
+  switch (record.type) {
+    case MetadataRecordType.RegisterBrokerRecord: {
+      const d = record.data;
+      if (d.logDirs.length > 0) return 3;
+      if (d.isMigratingZkBroker) return 2;
+      return d.inControlledShutdown ? 1 : 0;
+    }
+    case MetadataRecordType.BrokerRegistrationChangeRecord: {
+      const d = record.data;
+      if (d.logDirs.length > 0) return 2;
+      return d.inControlledShutdown !== 0 ? 1 : 0;
+    }
+    case MetadataRecordType.PartitionRecord: {
+      const d = record.data;
+      if (d.eligibleLeaderReplicas !== null || d.lastKnownElr !== null) return 2;
+      return d.directories.length > 0 ? 1 : 0;
+    }
+    case MetadataRecordType.PartitionChangeRecord: {
+      const d = record.data;
+      if (d.eligibleLeaderReplicas !== null || d.lastKnownElr !== null) return 2;
+      return d.directories !== null ? 1 : 0;
+    }
+    default:
+      return 0;
+  }
+}
+
 export function encodeMetadataRecord(record: MetadataRecord): Buffer {
   if (record.type === -1) throw new Error('cannot encode an unknown metadata record');
+  const version = writeVersionOf(record);
   const writer = new Writer(64);
   writer.unsignedVarint(FRAME_VERSION);
   writer.unsignedVarint(record.type);
-  writer.unsignedVarint(WRITE_VERSION);
-  descriptorOf(record.type).encode(writer, record.data, WRITE_VERSION);
+  writer.unsignedVarint(version);
+  descriptorOf(record.type).encode(writer, record.data, version);
   return writer.finish();
 }
 
-const applied = new Set<number>([
-  MetadataRecords.TopicRecord.type,
-  MetadataRecords.PartitionRecord.type,
-  MetadataRecords.ConfigRecord.type,
-  MetadataRecords.PartitionChangeRecord.type,
-  MetadataRecords.RemoveTopicRecord.type,
-  MetadataRecords.ProducerIdsRecord.type,
-]);
+/** The version a framed record was written at (for tests and tools); -1 on a bad frame. */
+export function frameVersionOf(value: Buffer): { type: number; version: number } {
+  const reader = new Reader(value);
+  const frame = reader.unsignedVarint();
+  const type = reader.unsignedVarint();
+  const version = reader.unsignedVarint();
+  return reader.ok && frame === FRAME_VERSION ? { type, version } : { type: -1, version: -1 };
+}
 
 /** Decodes one framed record; throws BrokerError `metadata-record-corrupt` on bad bytes. */
 export function decodeMetadataRecord(value: Buffer): MetadataRecord {
@@ -81,7 +144,7 @@ export function decodeMetadataRecord(value: Buffer): MetadataRecord {
   if (!reader.ok || frame !== FRAME_VERSION) {
     throw new BrokerError('metadata-record-corrupt', `bad metadata record frame ${frame}`);
   }
-  if (!applied.has(type)) return { type: -1, data: null };
+  if (!KNOWN_TYPES.has(type)) return { type: -1, data: null };
   const descriptor = descriptorOf(type);
   if (version < descriptor.minVersion || version > descriptor.maxVersion) {
     throw new BrokerError('metadata-record-corrupt', `record type ${type} version ${version}`);
