@@ -1,34 +1,16 @@
 /**
- * The KRaft metadata records the controller writes and replays. A superset of the records the
- * broker's MetadataImage applies (src/metadata/metadata-record.ts): the controller also keeps
- * the broker registrations, fencing and feature levels. Each record takes one offset in the
- * metadata log, so a broker's epoch (the offset of its RegisterBrokerRecord) is known when the
- * record is decided.
+ * The KRaft metadata records the controller writes and replays: the same set the broker's
+ * MetadataImage applies (src/metadata/metadata-record.ts), broker registrations, fencing and
+ * feature levels included. Each record takes one offset in the metadata log, so a broker's
+ * epoch (the offset of its RegisterBrokerRecord) is known when the record is decided.
  */
-import type {
-  BrokerRegistrationChangeRecord,
-  FeatureLevelRecord,
-  FenceBrokerRecord,
-  RegisterBrokerRecord,
-  UnfenceBrokerRecord,
-  UnregisterBrokerRecord,
-} from '../../protocol/generated/index.ts';
-import type { MetadataRecordType } from '../../protocol/generated/metadata-record-table.ts';
 import type { MetadataRecord } from '../metadata/metadata-record.ts';
 
-type Typed<K extends keyof typeof MetadataRecordType, T> = {
-  readonly type: (typeof MetadataRecordType)[K];
-  readonly data: T;
-};
-
-export type ControllerRecord =
-  | MetadataRecord
-  | Typed<'RegisterBrokerRecord', RegisterBrokerRecord>
-  | Typed<'UnregisterBrokerRecord', UnregisterBrokerRecord>
-  | Typed<'FenceBrokerRecord', FenceBrokerRecord>
-  | Typed<'UnfenceBrokerRecord', UnfenceBrokerRecord>
-  | Typed<'BrokerRegistrationChangeRecord', BrokerRegistrationChangeRecord>
-  | Typed<'FeatureLevelRecord', FeatureLevelRecord>;
+/**
+ * Every record the controller writes or replays. src/metadata's MetadataRecord names them all
+ * (and type -1 for a record type this version does not know, skipped on replay).
+ */
+export type ControllerRecord = MetadataRecord;
 
 /** PartitionChangeRecord.leader: "no change". */
 export const LEADER_UNCHANGED = -2;

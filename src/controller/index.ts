@@ -1,4 +1,5 @@
 /** The controller core's public surface (see README.md). */
+export type { ConfigAlteration, ConfigResult, PlannedChanges } from './config-commands.ts';
 export {
   CONFIG_RESOURCE_BROKER,
   ControlledShutdownChange,
@@ -8,6 +9,14 @@ export {
   LeaderRecoveryState,
   NO_LEADER,
 } from './controller-record.ts';
+export {
+  type CommittedBatch,
+  type ControllerLog,
+  ControllerRuntime,
+  type ControllerRuntimeOptions,
+  type LeaderAndEpoch,
+  type Refusal,
+} from './controller-runtime.ts';
 export {
   type BrokerEndpoint,
   type BrokerState,

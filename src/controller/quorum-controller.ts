@@ -35,6 +35,7 @@ import {
   fenceStaleBrokers,
   registerBroker,
 } from './broker-lifecycle.ts';
+import { alterConfigs, type ConfigAlteration, type ConfigResult } from './config-commands.ts';
 import type { ControllerRecord } from './controller-record.ts';
 import { ControllerState } from './controller-state.ts';
 import type { ControllerConfig, Decision } from './decision.ts';
@@ -173,6 +174,20 @@ export class QuorumController {
   ): ControllerResult<ReturnType<typeof createPartitions>[]> {
     return this.#decide(
       (d) => requests.map((r) => createPartitions(d, r.name, r.count, r.assignments)),
+      options.validateOnly ?? false,
+    );
+  }
+
+  /**
+   * IncrementalAlterConfigs and AlterConfigs: one result per resource, in request order; a
+   * refused resource writes nothing. `validateOnly` checks and keeps nothing.
+   */
+  alterConfigs(
+    alterations: readonly ConfigAlteration[],
+    options: { readonly validateOnly?: boolean } = {},
+  ): ControllerResult<ConfigResult[]> {
+    return this.#decide(
+      (d) => alterations.map((alteration) => alterConfigs(d, alteration)),
       options.validateOnly ?? false,
     );
   }

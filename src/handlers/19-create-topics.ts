@@ -26,25 +26,17 @@ import {
   newCreateTopicsResponse,
 } from '../../protocol/generated/apis/19-create-topics.ts';
 import { ZERO_UUID } from '../../protocol/wire/codec-support.ts';
-import { describeTopicConfigs } from '../config/topic-config.ts';
+import {
+  createdTopicConfigs,
+  newTopicOf,
+  refusedTopic as refused,
+  refusedTopics,
+  repeatedNames,
+} from './controller/topic-requests.ts';
 import { dataOf, withDataPath } from './data-path-handler.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
 
 type TopicResult = CreateTopicsResponse['topics'][number];
-type RequestTopic = CreateTopicsRequest['topics'][number];
-
-function refused(name: string, errorCode: number, errorMessage: string | null): TopicResult {
-  return {
-    name,
-    topicId: ZERO_UUID,
-    errorCode,
-    errorMessage,
-    topicConfigErrorCode: 0,
-    numPartitions: -1,
-    replicationFactor: -1,
-    configs: null,
-  };
-}
 
 export async function handleCreateTopics(
   ctx: RequestContext,
@@ -52,11 +44,10 @@ export async function handleCreateTopics(
   version: number,
 ): Promise<CreateTopicsResponse> {
   const { cluster } = dataOf(ctx);
-  const counts = new Map<string, number>();
-  for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+  const repeated = repeatedNames(request.topics.map((t) => t.name));
   const response = newCreateTopicsResponse();
   const results = request.topics.map(async (topic): Promise<TopicResult> => {
-    if ((counts.get(topic.name) ?? 0) > 1) {
+    if (repeated.has(topic.name)) {
       return refused(
         topic.name,
         ErrorCode.INVALID_REQUEST,
@@ -79,33 +70,11 @@ export async function handleCreateTopics(
       topicConfigErrorCode: 0,
       numPartitions: result.numPartitions,
       replicationFactor: result.replicationFactor,
-      configs:
-        version >= 5
-          ? describeTopicConfigs(result.configs, ctx.services.config).map((c) => ({
-              name: c.name,
-              value: c.value,
-              readOnly: c.readOnly,
-              configSource: c.source,
-              isSensitive: c.isSensitive,
-            }))
-          : null,
+      configs: version >= 5 ? createdTopicConfigs(result.configs, ctx.services.config) : null,
     };
   });
   response.topics = await Promise.all(results);
   return response;
-}
-
-function newTopicOf(topic: RequestTopic) {
-  const assignments = [...topic.assignments]
-    .sort((a, b) => a.partitionIndex - b.partitionIndex)
-    .map((a) => a.brokerIds);
-  return {
-    name: topic.name,
-    numPartitions: topic.numPartitions,
-    replicationFactor: topic.replicationFactor,
-    configs: new Map(topic.configs.map((c) => [c.name, c.value])),
-    assignments,
-  };
 }
 
 export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopicsResponse>(
@@ -114,10 +83,9 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
     minVersion: 2,
     maxVersion: 7,
     handle: handleCreateTopics,
-    errorResponse(request, _version, errorCode) {
-      const response = newCreateTopicsResponse();
-      response.topics = request.topics.map((t) => refused(t.name, errorCode, null));
-      return response;
-    },
+    errorResponse: (request, _version, errorCode) => ({
+      ...newCreateTopicsResponse(),
+      topics: refusedTopics(request, errorCode),
+    }),
   }),
 );

@@ -19,16 +19,11 @@ import {
   newDeleteTopicsResponse,
 } from '../../protocol/generated/apis/20-delete-topics.ts';
 import { ZERO_UUID } from '../../protocol/wire/codec-support.ts';
+import { refusedDeletions, requestedDeletions as requested } from './controller/topic-requests.ts';
 import { dataOf, withDataPath } from './data-path-handler.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
 
 type Result = DeleteTopicsResponse['responses'][number];
-
-function requested(request: DeleteTopicsRequest, version: number) {
-  return version >= 6
-    ? request.topics
-    : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
-}
 
 export async function handleDeleteTopics(
   ctx: RequestContext,
@@ -75,15 +70,9 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
     minVersion: 1,
     maxVersion: 6,
     handle: handleDeleteTopics,
-    errorResponse(request, version, errorCode) {
-      const response = newDeleteTopicsResponse();
-      response.responses = requested(request, version).map((t) => ({
-        name: t.name,
-        topicId: t.topicId,
-        errorCode,
-        errorMessage: null,
-      }));
-      return response;
-    },
+    errorResponse: (request, version, errorCode) => ({
+      ...newDeleteTopicsResponse(),
+      responses: refusedDeletions(request, version, errorCode),
+    }),
   }),
 );

@@ -6,15 +6,14 @@
  *
  * Version notes: v2 flexible.
  */
-import { ErrorCode } from '../../protocol/errors.ts';
 import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type AlterConfigsRequest,
   type AlterConfigsResponse,
   newAlterConfigsResponse,
 } from '../../protocol/generated/apis/33-alter-configs.ts';
-import type { ConfigChange } from '../metadata/topic-commands.ts';
-import { alter, duplicated, failedAll, type Planned } from './44-incremental-alter-configs.ts';
+import { alter, failedAll } from './44-incremental-alter-configs.ts';
+import { replacementPlan } from './controller/topic-requests.ts';
 import { dataOf, withDataPath } from './data-path-handler.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
 
@@ -25,16 +24,7 @@ export async function handleAlterConfigs(
   const data = dataOf(ctx);
   const response = newAlterConfigsResponse();
   for (const resource of request.resources) {
-    const plan = (current: ReadonlyMap<string, string>): Planned => {
-      const names = resource.configs.map((c) => c.name);
-      const twice = duplicated(names);
-      if (twice) return { errorCode: ErrorCode.INVALID_REQUEST, message: `Duplicate ${twice}` };
-      const removed = [...current.keys()].filter((k) => !names.includes(k));
-      return [
-        ...resource.configs.map((c): ConfigChange => [c.name, c.value]),
-        ...removed.map((k): ConfigChange => [k, null]),
-      ];
-    };
+    const plan = replacementPlan(resource.configs);
     response.responses.push(await alter(data, resource, plan, request.validateOnly));
   }
   return response;

@@ -17,6 +17,7 @@ import {
   type CreatePartitionsResponse,
   newCreatePartitionsResponse,
 } from '../../protocol/generated/apis/37-create-partitions.ts';
+import { repeatedNames } from './controller/topic-requests.ts';
 import { dataOf, withDataPath } from './data-path-handler.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
 
@@ -27,10 +28,9 @@ export async function handleCreatePartitions(
   request: CreatePartitionsRequest,
 ): Promise<CreatePartitionsResponse> {
   const { cluster } = dataOf(ctx);
-  const counts = new Map<string, number>();
-  for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+  const repeated = repeatedNames(request.topics.map((t) => t.name));
   const results = request.topics.map(async (t): Promise<Result> => {
-    if ((counts.get(t.name) ?? 0) > 1) {
+    if (repeated.has(t.name)) {
       return {
         name: t.name,
         errorCode: ErrorCode.INVALID_REQUEST,

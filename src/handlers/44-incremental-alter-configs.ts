@@ -23,9 +23,9 @@ import {
   type IncrementalAlterConfigsResponse,
   newIncrementalAlterConfigsResponse,
 } from '../../protocol/generated/apis/44-incremental-alter-configs.ts';
-import { TOPIC_CONFIGS } from '../config/topic-config.ts';
 import type { ConfigChange } from '../metadata/topic-commands.ts';
 import { ConfigResourceType } from './32-describe-configs.ts';
+import { incrementalPlan, type Planned } from './controller/topic-requests.ts';
 import { dataOf, withDataPath } from './data-path-handler.ts';
 import { type DataServices, defineHandler, type RequestContext } from './handler.ts';
 
@@ -35,12 +35,6 @@ interface ResourceResult {
   resourceType: number;
   resourceName: string;
 }
-
-const Operation = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
-
-export type Planned =
-  | readonly ConfigChange[]
-  | { readonly errorCode: number; readonly message: string };
 
 export async function alter(
   data: DataServices,
@@ -66,47 +60,6 @@ export async function alter(
     : fail(result.errorCode, 'errorMessage' in result ? result.errorMessage : '');
 }
 
-export function duplicated(names: readonly string[]): string | undefined {
-  return names.find((name, i) => names.indexOf(name) !== i);
-}
-
-type IncrementalConfig = IncrementalAlterConfigsRequest['resources'][number]['configs'][number];
-
-function incrementalPlan(
-  configs: readonly IncrementalConfig[],
-  ctx: RequestContext,
-): (current: ReadonlyMap<string, string>) => Planned {
-  return (current) => {
-    const twice = duplicated(configs.map((c) => c.name));
-    if (twice) return { errorCode: ErrorCode.INVALID_REQUEST, message: `Duplicate ${twice}` };
-    const changes: ConfigChange[] = [];
-    for (const c of configs) {
-      if (c.configOperation === Operation.set) changes.push([c.name, c.value]);
-      else if (c.configOperation === Operation.delete) changes.push([c.name, null]);
-      else if (c.configOperation === Operation.append || c.configOperation === Operation.subtract) {
-        const def = TOPIC_CONFIGS[c.name];
-        if (def?.kind !== 'list') {
-          return { errorCode: ErrorCode.INVALID_CONFIG, message: `${c.name} is not a list` };
-        }
-        const effective = current.get(c.name) ?? def.brokerDefault(ctx.services.config);
-        const items = effective.split(',').filter((s) => s !== '');
-        const given = (c.value ?? '').split(',').filter((s) => s !== '');
-        const next =
-          c.configOperation === Operation.append
-            ? [...items, ...given.filter((g) => !items.includes(g))]
-            : items.filter((i) => !given.includes(i));
-        changes.push([c.name, next.join(',')]);
-      } else {
-        return {
-          errorCode: ErrorCode.INVALID_CONFIG,
-          message: `Bad operation ${c.configOperation}`,
-        };
-      }
-    }
-    return changes;
-  };
-}
-
 export async function handleIncrementalAlterConfigs(
   ctx: RequestContext,
   request: IncrementalAlterConfigsRequest,
@@ -114,7 +67,7 @@ export async function handleIncrementalAlterConfigs(
   const data = dataOf(ctx);
   const response = newIncrementalAlterConfigsResponse();
   for (const resource of request.resources) {
-    const plan = incrementalPlan(resource.configs, ctx);
+    const plan = incrementalPlan(resource.configs, ctx.services.config);
     response.responses.push(await alter(data, resource, plan, request.validateOnly));
   }
   return response;

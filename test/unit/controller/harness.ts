@@ -6,7 +6,12 @@ import { expect } from 'vitest';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { newAlterPartitionRequest } from '../../../protocol/generated/apis/56-alter-partition.ts';
 import { newBrokerHeartbeatRequest } from '../../../protocol/generated/apis/63-broker-heartbeat.ts';
-import type { BrokerHeartbeatResponse } from '../../../protocol/generated/index.ts';
+import type {
+  AlterPartitionRequest,
+  BrokerHeartbeatRequest,
+  BrokerHeartbeatResponse,
+  BrokerRegistrationRequest,
+} from '../../../protocol/generated/index.ts';
 import { newBrokerRegistrationRequest } from '../../../protocol/generated/index.ts';
 import { MetadataRecordType } from '../../../protocol/generated/metadata-record-table.ts';
 import type { ControllerRecord } from '../../../src/controller/controller-record.ts';
@@ -64,14 +69,7 @@ export class ControllerHarness {
   }
 
   register(brokerId: number, options: { rack?: string; incarnationId?: string } = {}) {
-    const request = newBrokerRegistrationRequest();
-    request.brokerId = brokerId;
-    request.clusterId = CLUSTER_ID;
-    request.incarnationId = options.incarnationId ?? incarnationFor(brokerId, 1);
-    request.rack = options.rack ?? null;
-    request.listeners = [
-      { name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 + brokerId, securityProtocol: 0 },
-    ];
+    const request = registrationRequest(brokerId, options);
     this.incarnations.set(brokerId, request.incarnationId);
     return this.run(this.controller.registerBroker(request));
   }
@@ -80,13 +78,9 @@ export class ControllerHarness {
     brokerId: number,
     options: { wantShutDown?: boolean; wantFence?: boolean; offset?: number; epoch?: number } = {},
   ): BrokerHeartbeatResponse {
-    const request = newBrokerHeartbeatRequest();
-    request.brokerId = brokerId;
-    request.brokerEpoch = options.epoch ?? this.state.broker(brokerId)?.epoch ?? -1;
-    request.currentMetadataOffset = options.offset ?? this.state.offset;
-    request.wantFence = options.wantFence ?? false;
-    request.wantShutDown = options.wantShutDown ?? false;
-    return this.run(this.controller.brokerHeartbeat(request));
+    return this.run(
+      this.controller.brokerHeartbeat(heartbeatRequest(this.state, brokerId, options)),
+    );
   }
 
   /** Registers and unfences brokers `ids`. */
@@ -129,38 +123,14 @@ export class ControllerHarness {
     topicName: string,
     partitionId: number,
     newIsr: number[],
-    overrides: {
-      leaderEpoch?: number;
-      partitionEpoch?: number;
-      brokerId?: number;
-      brokerEpoch?: number;
-      epochs?: ReadonlyMap<number, number>;
-    } = {},
+    overrides: AlterOverrides = {},
   ) {
-    const partition = this.partition(topicName, partitionId);
-    const sender = overrides.brokerId ?? partition.leader;
-    const request = newAlterPartitionRequest();
-    request.brokerId = sender;
-    request.brokerEpoch = overrides.brokerEpoch ?? this.state.broker(sender)?.epoch ?? -1;
-    request.topics = [
-      {
-        topicName: '',
-        topicId: partition.topicId,
-        partitions: [
-          {
-            partitionIndex: partitionId,
-            leaderEpoch: overrides.leaderEpoch ?? partition.leaderEpoch,
-            newIsr: [],
-            newIsrWithEpochs: newIsr.map((id) => ({
-              brokerId: id,
-              brokerEpoch: overrides.epochs?.get(id) ?? this.state.broker(id)?.epoch ?? -1,
-            })),
-            leaderRecoveryState: 0,
-            partitionEpoch: overrides.partitionEpoch ?? partition.partitionEpoch,
-          },
-        ],
-      },
-    ];
+    const request = alterPartitionRequest(
+      this.state,
+      this.partition(topicName, partitionId),
+      newIsr,
+      overrides,
+    );
     const response = this.run(this.controller.alterPartition(request));
     if (response.errorCode !== ErrorCode.NONE) return { errorCode: response.errorCode };
     return response.topics[0]!.partitions[0]!;
@@ -172,6 +142,79 @@ export class ControllerHarness {
     state.replay(this.log, this.firstOffset + this.log.length - 1);
     return state;
   }
+}
+
+/** A BrokerRegistrationRequest as broker `brokerId` sends it (one PLAINTEXT listener). */
+export function registrationRequest(
+  brokerId: number,
+  options: { rack?: string; incarnationId?: string } = {},
+): BrokerRegistrationRequest {
+  const request = newBrokerRegistrationRequest();
+  request.brokerId = brokerId;
+  request.clusterId = CLUSTER_ID;
+  request.incarnationId = options.incarnationId ?? incarnationFor(brokerId, 1);
+  request.rack = options.rack ?? null;
+  request.listeners = [
+    { name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 + brokerId, securityProtocol: 0 },
+  ];
+  return request;
+}
+
+/** A heartbeat at the broker's epoch in `state`, caught up to `state` unless told otherwise. */
+export function heartbeatRequest(
+  state: ControllerState,
+  brokerId: number,
+  options: { wantShutDown?: boolean; wantFence?: boolean; offset?: number; epoch?: number } = {},
+): BrokerHeartbeatRequest {
+  const request = newBrokerHeartbeatRequest();
+  request.brokerId = brokerId;
+  request.brokerEpoch = options.epoch ?? state.broker(brokerId)?.epoch ?? -1;
+  request.currentMetadataOffset = options.offset ?? state.offset;
+  request.wantFence = options.wantFence ?? false;
+  request.wantShutDown = options.wantShutDown ?? false;
+  return request;
+}
+
+/** What a test may set differently from the current state in an AlterPartition. */
+export interface AlterOverrides {
+  leaderEpoch?: number;
+  partitionEpoch?: number;
+  brokerId?: number;
+  brokerEpoch?: number;
+  epochs?: ReadonlyMap<number, number>;
+}
+
+/** The AlterPartition the leader of `partition` sends for `newIsr`, epochs from `state`. */
+export function alterPartitionRequest(
+  state: ControllerState,
+  partition: PartitionState,
+  newIsr: readonly number[],
+  overrides: AlterOverrides = {},
+): AlterPartitionRequest {
+  const sender = overrides.brokerId ?? partition.leader;
+  const request = newAlterPartitionRequest();
+  request.brokerId = sender;
+  request.brokerEpoch = overrides.brokerEpoch ?? state.broker(sender)?.epoch ?? -1;
+  request.topics = [
+    {
+      topicName: '',
+      topicId: partition.topicId,
+      partitions: [
+        {
+          partitionIndex: partition.partitionId,
+          leaderEpoch: overrides.leaderEpoch ?? partition.leaderEpoch,
+          newIsr: [],
+          newIsrWithEpochs: newIsr.map((id) => ({
+            brokerId: id,
+            brokerEpoch: overrides.epochs?.get(id) ?? state.broker(id)?.epoch ?? -1,
+          })),
+          leaderRecoveryState: 0,
+          partitionEpoch: overrides.partitionEpoch ?? partition.partitionEpoch,
+        },
+      ],
+    },
+  ];
+  return request;
 }
 
 export function incarnationFor(brokerId: number, generation: number): string {
