@@ -17,30 +17,18 @@
  * `{"event":"commit"|"leader"}` lines. It stands in for the controller that will append
  * metadata records.
  *
- * Deliberately small: the cluster work folds this into `process.roles=controller` of the
- * broker's own composition root (src/broker.ts, src/cli.ts).
+ * The quorum member itself is src/node/metadata-quorum.ts (composed once, also for the broker
+ * in cluster mode); this file adds only arguments, the controller listener and the hook.
  */
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { NodeFileSystem } from '../storage/io/node-file-system.ts';
-import type {
-  ControllerRaft,
-  ControllerServices,
-} from './handlers/controller/controller-services.ts';
-import { controllerRegistry } from './handlers/controller/index.ts';
-import { ControlRegistry } from './handlers/controls.ts';
-import type { BrokerServices } from './handlers/handler.ts';
-import { QuorumStateFile } from './raft/quorum-state-file.ts';
-import { RaftDriver } from './raft/raft-driver.ts';
-import { type PeerChannel, RaftRpc } from './raft/raft-rpc.ts';
-import { RaftReplica } from './raft/replica.ts';
-import { type RaftConfig, raftConfigDefaults } from './raft/replica-config.ts';
-import { StorageRaftLog } from './raft/storage-raft-log.ts';
-import { KafkaServer } from './server/kafka-server.ts';
-import { NodeClient, nodeClientDefaults } from './server/node-client.ts';
-import { RequestDispatcher, schemaRangeOf } from './server/request-dispatcher.ts';
+import { controllerListener } from './node/controller-listener.ts';
+import { MetadataQuorum, type QuorumConfig } from './node/metadata-quorum.ts';
+import type { RaftDriver } from './raft/raft-driver.ts';
+import { raftConfigDefaults } from './raft/replica-config.ts';
 import { SystemClock } from './util/clock.ts';
 import { BrokerError } from './util/errors.ts';
 import { createLogger, type Logger, type LogLevel, logLevels } from './util/logger.ts';
@@ -128,139 +116,53 @@ export function parseRaftNodeArgs(argv: readonly string[]): RaftNodeArgs {
 }
 
 export interface RunningRaftNode {
+  readonly quorum: MetadataQuorum;
   readonly driver: RaftDriver;
   readonly port: number;
   stop(): Promise<void>;
 }
 
-function raftConfigOf(args: RaftNodeArgs): RaftConfig {
+/** The quorum's config from the arguments (the timeouts raft-node has always derived). */
+function quorumConfigOf(args: RaftNodeArgs): QuorumConfig {
   return {
-    ...raftConfigDefaults,
-    nodeId: args.nodeId,
-    clusterId: args.clusterId,
-    voterIds: [...args.voters.keys()].sort((a, b) => a - b),
-    electionTimeoutMs: args.electionTimeoutMs,
-    fetchTimeoutMs: args.fetchTimeoutMs,
-    requestTimeoutMs: Math.max(args.fetchTimeoutMs / 2, 200),
-    fetchMaxWaitMs: Math.min(500, Math.max(args.fetchTimeoutMs / 4, 50)),
+    'node.id': args.nodeId,
+    'controller.quorum.voters': [...args.voters].map(([id, v]) => `${id}@${v.host}:${v.port}`),
+    'log.dirs': [args.dataDir],
+    'controller.quorum.election.timeout.ms': args.electionTimeoutMs,
+    'controller.quorum.fetch.timeout.ms': args.fetchTimeoutMs,
+    'controller.quorum.request.timeout.ms': Math.max(args.fetchTimeoutMs / 2, 200),
   };
-}
-
-function peerClients(args: RaftNodeArgs, clock: SystemClock, logger: Logger) {
-  const peers = new Map<number, NodeClient>();
-  for (const [id, endpoint] of args.voters) {
-    if (id === args.nodeId) continue;
-    const client = new NodeClient({
-      ...nodeClientDefaults,
-      ...endpoint,
-      clientId: `raft-${args.nodeId}`,
-      clock,
-      logger: logger.child({ peer: id }),
-      // Longer than any parked fetch, shorter than the time a voter waits for its leader.
-      requestTimeoutMs: args.fetchTimeoutMs,
-    });
-    peers.set(id, client);
-  }
-  return peers;
-}
-
-/** The CONTROLLER listener: the controller handler registry over a KafkaServer. */
-function controllerListener(
-  args: RaftNodeArgs,
-  clock: SystemClock,
-  logger: Logger,
-  raft: ControllerRaft,
-): KafkaServer {
-  const registry = controllerRegistry(schemaRangeOf);
-  const services: ControllerServices = {
-    nodeId: args.nodeId,
-    clock,
-    apiVersions: () => registry.apiVersions(),
-    raft,
-  };
-  return new KafkaServer({
-    listenerName: 'CONTROLLER',
-    host: args.host,
-    port: args.port,
-    processor: new RequestDispatcher({
-      registry,
-      controls: new ControlRegistry(),
-      // The controller handlers read only the members ControllerServices declares.
-      services: services as unknown as BrokerServices,
-      clock,
-      logger,
-    }),
-    limits: {
-      frameSizeBytesMax: 100 * 1024 * 1024,
-      inFlightMax: 64,
-      idleMs: 600_000,
-      connectionsMax: 256,
-    },
-    logger,
-    clock,
-  });
 }
 
 export async function startRaftNode(args: RaftNodeArgs, logger: Logger): Promise<RunningRaftNode> {
   const clock = new SystemClock();
-  const random = systemRandom();
-  const fs = new NodeFileSystem();
-  const dir = `${args.dataDir}/__cluster_metadata-0`;
-  const config = raftConfigOf(args);
   let onFatal: (error: Error) => void = () => {};
-  const log = await StorageRaftLog.open({
-    fs,
+  const quorum = await MetadataQuorum.start({
+    config: quorumConfigOf(args),
+    fs: new NodeFileSystem(),
     clock,
-    random,
-    dir,
-    snapshotBytesMax: config.snapshotBytesMax,
-    onFailure: (error) => onFatal(error),
-  });
-  const stateFile = await QuorumStateFile.open(fs, dir);
-  const replica = new RaftReplica(config, log, stateFile.read(), random, clock.nowMs());
-  const clients = peerClients(args, clock, logger);
-  const rpc = new RaftRpc({
-    nodeId: args.nodeId,
-    peers: clients as ReadonlyMap<number, PeerChannel>,
-    clock,
+    random: systemRandom(),
     logger,
-    fetchMaxWaitMs: config.fetchMaxWaitMs,
-    inboundTimeoutMs: config.fetchMaxWaitMs + config.requestTimeoutMs,
-    inboundMax: 1024,
+    clusterId: args.clusterId,
+    onFatal: (error) => onFatal(error),
   });
-  const driver = new RaftDriver({
-    replica,
-    log,
-    stateStore: stateFile,
-    transport: rpc,
-    clock,
-    onFatal: (e) => onFatal(e),
-  });
-  rpc.attach(driver);
-  const server = controllerListener(args, clock, logger, {
-    fetchMaxEntries: config.fetchMaxEntries,
-    call: (source, message) => rpc.call(source, message),
-    describeQuorum: () => replica.describeQuorum(),
+  const server = controllerListener({
+    host: args.host,
+    port: args.port,
+    logger,
+    services: { nodeId: args.nodeId, clock, raft: quorum.controllerRaft },
   });
   const bound = await server.listen();
   const stop = async (): Promise<void> => {
-    await driver.stop();
-    rpc.close();
-    for (const client of clients.values()) client.close();
+    await quorum.stop();
     await server.stop(1_000);
-    await log.close();
   };
-  let failed = false;
   onFatal = (error) => {
-    // The log's own failure and the driver's report of it may both arrive: stop once.
-    if (failed) return;
-    failed = true;
     logger.fatal({ err: error }, 'raft node stopping: restart it from its disk');
     void stop().finally(() => process.exit(1));
   };
-  driver.start();
-  logger.info({ port: bound.port, voters: config.voterIds }, 'raft node started');
-  return { driver, port: bound.port, stop };
+  logger.info({ port: bound.port, voters: [...args.voters.keys()] }, 'raft node started');
+  return { quorum, driver: quorum.driver, port: bound.port, stop };
 }
 
 /** The stdin/stdout test hook (see the header). */

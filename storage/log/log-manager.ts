@@ -59,6 +59,11 @@ export interface LogManagerOptions {
   readonly checkpointIntervalMs?: number;
   readonly highWatermarkCheckpointIntervalMs?: number;
   readonly onBackgroundError?: (error: unknown) => void;
+  /**
+   * Partition directories another owner opens (the Raft metadata log in cluster mode):
+   * never opened, deleted or checkpointed here.
+   */
+  readonly foreignTopics?: ReadonlySet<string>;
 }
 
 interface DirState {
@@ -117,6 +122,7 @@ export class LogManager {
         continue;
       }
       const parsed = parsePartitionDirName(name);
+      if (parsed && this.#options.foreignTopics?.has(parsed.topic)) continue;
       const stat = parsed && (await fs.stat(join(dir.path, name)));
       if (parsed && stat?.isDirectory) toOpen.push({ ...parsed, name });
     }
