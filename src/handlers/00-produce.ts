@@ -7,12 +7,18 @@
  * - acks must be 0, 1 or -1 (else INVALID_REQUIRED_ACKS on every partition). acks=0 gets no
  *   response, and when any partition failed the connection is closed (Kafka's way of telling
  *   a client that expects no answer); 1 and -1 are answered once the append is durable
- *   (`fsync` durability) or in the page cache (`kafka`): with one replica, -1 waits for
- *   nothing more, except that a topic whose min.insync.replicas exceeds its ISR is refused
- *   with NOT_ENOUGH_REPLICAS.
+ *   (`fsync` durability) or in the page cache (`kafka`) on this broker; -1 is answered
+ *   once the high watermark passes the batch (every ISR member has it: with the leader alone
+ *   in the ISR that is at once), or REQUEST_TIMED_OUT after the request's timeoutMs
+ *   (counted from its arrival), or NOT_LEADER_OR_FOLLOWER when leadership moves while it
+ *   waits (replication/delayed-produce.ts). acks=-1 is refused NOT_ENOUGH_REPLICAS before
+ *   appending when the ISR is smaller than min.insync.replicas (topic, else broker), and
+ *   answered NOT_ENOUGH_REPLICAS_AFTER_APPEND when it shrank below that while waiting. A
+ *   retried (duplicate) batch waits the same way for its first write.
  * - Per partition, in request order: unknown topic or partition UNKNOWN_TOPIC_OR_PARTITION
  *   (Produce never auto-creates; clients create through Metadata), internal topics
- *   INVALID_TOPIC_EXCEPTION, a partition led elsewhere NOT_LEADER_OR_FOLLOWER, then the batch
+ *   INVALID_TOPIC_EXCEPTION, a partition not led here (followed, or not hosted)
+ *   NOT_LEADER_OR_FOLLOWER, then the batch
  *   checks of replication/produce-validation.ts (CORRUPT_MESSAGE, INVALID_RECORD,
  *   MESSAGE_TOO_LARGE, INVALID_TIMESTAMP) without decoding records except keys on compacted
  *   topics, then idempotence (replication/producer-state.ts): a retried batch is answered
@@ -22,7 +28,9 @@
  * - All appends start before the first await, so offsets follow request order.
  *
  * Version notes: v3 transactionalId; v5 logStartOffset; v8 recordErrors and errorMessage;
- * v9 flexible; v10 currentLeader / nodeEndpoints (tagged; left empty); v11 no change here.
+ * v9 flexible; v10 currentLeader / nodeEndpoints (tagged, KIP-951: a NOT_LEADER_OR_FOLLOWER
+ * partition names the leader this broker knows, with its endpoint on the request's
+ * listener); v11 no change here.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
 import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
@@ -83,10 +91,11 @@ export function handleProduce(
     return errorResponse(request, ErrorCode.INVALID_REQUIRED_ACKS);
   }
   const data = dataOf(ctx);
+  const deadlineMs = ctx.services.clock.nowMs() + Math.max(0, request.timeoutMs);
   const pending = request.topicData.map((topic) => ({
     name: topic.name,
     partitions: topic.partitionData.map((p) =>
-      producePartition(ctx, data, topic.name, p.index, p.records, acks),
+      producePartition(ctx, data, topic.name, p.index, p.records, acks, deadlineMs),
     ),
   }));
   if (acks === 0) return closeOnError(pending.flatMap((t) => t.partitions));
@@ -98,6 +107,7 @@ export function handleProduce(
   ).then((responses) => {
     const response = newProduceResponse();
     response.responses = responses;
+    if (version >= 10) response.nodeEndpoints = leaderEndpoints(ctx, responses);
     return response;
   });
 }
@@ -109,6 +119,7 @@ function producePartition(
   index: number,
   records: unknown,
   acks: number,
+  deadlineMs: number,
 ): PartitionResponse | Promise<PartitionResponse> {
   const topic = data.cluster.topic(topicName);
   if (!topic || index < 0 || index >= topic.partitions.length) {
@@ -122,7 +133,14 @@ function producePartition(
     );
   }
   const hosted = data.replicas.partition(topicName, index);
-  if (!hosted) return partitionResponse(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  if (!hosted?.leader || hosted.role !== 'leader') {
+    const response = partitionResponse(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    // KIP-951 (v10+): name the leader we know, so the client need not refresh metadata.
+    if (ctx.version >= 10 && hosted && hosted.leaderId >= 0) {
+      response.currentLeader = { leaderId: hosted.leaderId, leaderEpoch: hosted.leaderEpoch };
+    }
+    return response;
+  }
   const nowMs = ctx.services.clock.nowMs();
   const limits = produceLimitsOf(hosted, ctx);
   const checked = validateProduce(Buffer.isBuffer(records) ? records : null, {
@@ -142,7 +160,7 @@ function producePartition(
   }
   if (acks === -1) {
     const minIsr = limits.minInsyncReplicas;
-    const isr = topic.partitions[index]?.isrNodes.length ?? 0;
+    const isr = hosted.leader.isr.length;
     if (minIsr > isr) {
       return partitionResponse(
         index,
@@ -152,7 +170,44 @@ function producePartition(
       );
     }
   }
-  return append(data, hosted, checked.batch, nowMs, index);
+  const answered = append(data, hosted, checked.batch, nowMs, index);
+  if (acks !== -1) {
+    return answered instanceof Promise ? answered.then((w) => w.answer) : answered.answer;
+  }
+  return Promise.resolve(answered).then((response) =>
+    replicated(ctx, data, hosted, response, limits.minInsyncReplicas, deadlineMs),
+  );
+}
+
+/** acks=-1: the answer once the high watermark passed the batch (or why not). */
+async function replicated(
+  ctx: RequestContext,
+  data: DataServices,
+  hosted: HostedPartition,
+  response: WrittenResponse,
+  minInsyncReplicas: number,
+  deadlineMs: number,
+): Promise<PartitionResponse> {
+  if (response.errorCode !== ErrorCode.NONE || response.lastOffset < 0) return response.answer;
+  const errorCode = await data.replicas.awaitReplication(
+    hosted,
+    response.lastOffset + 1,
+    minInsyncReplicas,
+    deadlineMs - ctx.services.clock.nowMs(),
+  );
+  if (errorCode === ErrorCode.NONE) return response.answer;
+  return partitionResponse(response.answer.index, errorCode);
+}
+
+/** A partition's answer, with the last offset written (-1 when nothing was). */
+interface WrittenResponse {
+  readonly errorCode: number;
+  readonly lastOffset: number;
+  readonly answer: PartitionResponse;
+}
+
+function written(answer: PartitionResponse, lastOffset = -1): WrittenResponse {
+  return { errorCode: answer.errorCode, lastOffset, answer };
 }
 
 function append(
@@ -161,41 +216,68 @@ function append(
   batch: RecordBatchView,
   nowMs: number,
   index: number,
-): PartitionResponse | Promise<PartitionResponse> {
+): WrittenResponse | Promise<WrittenResponse> {
   if (batch.isTransactional) {
-    return partitionResponse(
-      index,
-      ErrorCode.INVALID_TXN_STATE,
-      'Transactions are not supported by this broker yet',
+    return written(
+      partitionResponse(
+        index,
+        ErrorCode.INVALID_TXN_STATE,
+        'Transactions are not supported by this broker yet',
+      ),
     );
   }
   const sequence = hosted.producers.check(batch);
-  if (sequence.kind === 'error')
-    return partitionResponse(index, sequence.errorCode, sequence.message);
+  if (sequence.kind === 'error') {
+    return written(partitionResponse(index, sequence.errorCode, sequence.message));
+  }
   if (sequence.kind === 'duplicate') {
-    return {
+    const answer = {
       ...partitionResponse(index, ErrorCode.NONE),
       baseOffset: sequence.firstOffset,
       logAppendTimeMs:
         hosted.config.messageTimestampType === 'LogAppendTime' ? sequence.timestampMs : -1,
       logStartOffset: hosted.log.logStartOffset,
     };
+    return written(answer, sequence.firstOffset + batch.lastOffsetDelta);
   }
   let appended: ReturnType<typeof data.replicas.appendBatch>;
   try {
     appended = data.replicas.appendBatch(hosted, batch, nowMs);
   } catch (error) {
-    return partitionResponse(index, storageErrorCode(error), messageOf(error));
+    return written(partitionResponse(index, storageErrorCode(error), messageOf(error)));
   }
   return appended.then(
-    (info) => ({
-      ...partitionResponse(index, ErrorCode.NONE),
-      baseOffset: info.firstOffset,
-      logAppendTimeMs: info.logAppendTimeMs,
-      logStartOffset: info.logStartOffset,
-    }),
-    (error: unknown) => partitionResponse(index, storageErrorCode(error), messageOf(error)),
+    (info) =>
+      written(
+        {
+          ...partitionResponse(index, ErrorCode.NONE),
+          baseOffset: info.firstOffset,
+          logAppendTimeMs: info.logAppendTimeMs,
+          logStartOffset: info.logStartOffset,
+        },
+        info.lastOffset,
+      ),
+    (error: unknown) =>
+      written(partitionResponse(index, storageErrorCode(error), messageOf(error))),
   );
+}
+
+/** KIP-951: the endpoints of the leaders named in currentLeader, on this listener. */
+function leaderEndpoints(
+  ctx: RequestContext,
+  responses: ProduceResponse['responses'],
+): ProduceResponse['nodeEndpoints'] {
+  const named = new Set<number>();
+  for (const t of responses) {
+    for (const p of t.partitionResponses) {
+      if (p.currentLeader.leaderId >= 0) named.add(p.currentLeader.leaderId);
+    }
+  }
+  if (named.size === 0) return [];
+  return ctx.services.metadata
+    .brokers(ctx.listenerName)
+    .filter((b) => named.has(b.nodeId))
+    .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
 }
 
 /**
@@ -250,6 +332,9 @@ function numberConfig(hosted: HostedPartition, name: string, ctx: RequestContext
 
 /** Kafka's answer for a failed append. */
 export function storageErrorCode(error: unknown): number {
+  if (error instanceof BrokerError && error.code === 'not-leader') {
+    return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
   if (!(error instanceof StorageError)) return ErrorCode.KAFKA_STORAGE_ERROR;
   switch (error.code) {
     case 'storage-record-too-large':

@@ -9,8 +9,10 @@
  * - epoch > 0: incremental: the session must exist (else FETCH_SESSION_ID_NOT_FOUND) and
  *   expect this epoch (else INVALID_FETCH_SESSION_EPOCH); the request's partitions are added
  *   or updated, its forgotten ones removed, and every session partition is read. The answer
- *   lists only partitions with records, an error, or a high watermark / log start offset that
- *   differs from what the client was last told.
+ *   lists only partitions with records, an error, a divergence (KIP-320), or a high watermark
+ *   / log start offset that differs from what the client was last told. A follower's
+ *   lastFetchedEpoch and logStartOffset are kept with its session partitions, so one it
+ *   leaves out of an incremental request is still checked for divergence.
  */
 import { ErrorCode } from '../../protocol/errors.ts';
 import type { FetchRequest, FetchResponse } from '../../protocol/generated/apis/01-fetch.ts';
@@ -25,6 +27,16 @@ import {
 
 type RequestTopic = FetchRequest['topics'][number];
 type PartitionData = FetchResponse['responses'][number]['partitions'][number];
+
+/**
+ * What a follower's session partition also carries (KIP-320's lastFetchedEpoch, its log start),
+ * kept beside the cache's entry so a partition left out of an incremental request is still
+ * checked for divergence with the epoch it last named.
+ */
+const replicaFields = new WeakMap<
+  SessionPartition,
+  { lastFetchedEpoch: number; logStartOffset: number }
+>();
 
 const FINAL_EPOCH = -1;
 const INITIAL_EPOCH = 0;
@@ -80,13 +92,15 @@ function addPartitions(session: FetchSession, topics: readonly RequestTopic[], b
     for (const p of t.partitions) {
       const key = sessionKey(byId, t.topic, t.topicId, p.partition);
       const known = session.partitions.get(key);
+      const fields = { lastFetchedEpoch: p.lastFetchedEpoch, logStartOffset: p.logStartOffset };
       if (known) {
         known.fetchOffset = p.fetchOffset;
         known.partitionMaxBytes = p.partitionMaxBytes;
         known.currentLeaderEpoch = p.currentLeaderEpoch;
+        replicaFields.set(known, fields);
         continue;
       }
-      session.partitions.set(key, {
+      const added: SessionPartition = {
         topic: t.topic,
         topicId: t.topicId,
         partition: p.partition,
@@ -95,7 +109,9 @@ function addPartitions(session: FetchSession, topics: readonly RequestTopic[], b
         currentLeaderEpoch: p.currentLeaderEpoch,
         sentHighWatermark: -1,
         sentLogStartOffset: -1,
-      });
+      };
+      session.partitions.set(key, added);
+      replicaFields.set(added, fields);
     }
   }
 }
@@ -109,12 +125,13 @@ function topicsOf(session: FetchSession): RequestTopic[] {
       last = { topic: p.topic, topicId: p.topicId, partitions: [] };
       out.push(last);
     }
+    const fields = replicaFields.get(p);
     last.partitions.push({
       partition: p.partition,
       currentLeaderEpoch: p.currentLeaderEpoch,
       fetchOffset: p.fetchOffset,
-      lastFetchedEpoch: -1,
-      logStartOffset: -1,
+      lastFetchedEpoch: fields?.lastFetchedEpoch ?? -1,
+      logStartOffset: fields?.logStartOffset ?? -1,
       partitionMaxBytes: p.partitionMaxBytes,
       replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA',
     });
@@ -154,9 +171,11 @@ export function finishResponse(
 function hasNews(known: SessionPartition, data: PartitionData): boolean {
   const records = data.records;
   const size = records === null ? 0 : isFileRegion(records) ? records.length : records.length;
+  const diverged = data.divergingEpoch.epoch >= 0 || data.divergingEpoch.endOffset >= 0;
   return (
     size > 0 ||
     data.errorCode !== ErrorCode.NONE ||
+    diverged ||
     data.highWatermark !== known.sentHighWatermark ||
     data.logStartOffset !== known.sentLogStartOffset
   );

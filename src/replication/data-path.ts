@@ -92,6 +92,7 @@ export async function openDataPath(options: DataPathOptions): Promise<DataPath> 
       random,
       logger,
       defaults,
+      replicaLagTimeMaxMs: config['replica.lag.time.max.ms'],
     });
     await replicas.applyImage(image);
     cluster.onImage((next) => replicas.applyImage(next));

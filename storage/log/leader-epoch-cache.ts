@@ -91,9 +91,10 @@ export class LeaderEpochCache {
     if (epoch < 0) return;
     const latest = this.latest;
     if (latest && (epoch < latest.epoch || epoch === latest.epoch)) return;
-    if (latest && startOffset < latest.startOffset) {
-      // A newer epoch starting before the last one means the older entries past it were
-      // never committed here (a truncated follower): drop them.
+    if (latest && startOffset <= latest.startOffset) {
+      // A newer epoch starting at or before the last one means the older entries from there
+      // cover no data (a truncated follower, or a log start moved to the log end): drop them,
+      // so start offsets stay strictly increasing (Kafka's assign does the same).
       this.#entries = this.#entries.filter((e) => e.startOffset < startOffset);
     }
     this.#entries.push({ epoch, startOffset });
