@@ -63,7 +63,15 @@ async function main(argv: readonly string[]): Promise<void> {
   for (const warning of warnings) logger.warn(warning);
   const dataDirs = config['log.dirs'].map((dir) => resolve(dir));
   for (const dir of dataDirs) await makeDataDir(fileSystem, dir);
-  const broker = new BrokerClass({ config, logger });
+  const broker = new BrokerClass({
+    config,
+    logger,
+    // The node cannot go on (its metadata log failed): exit, to be restarted from its disk.
+    onFatal: (error) => {
+      logger.fatal({ err: error }, 'fatal: exiting; restart the node from its disk');
+      process.exit(exitCodeFailure);
+    },
+  });
   stopOnSignals(broker, logger);
   await broker.start();
   const where = broker.listeners

@@ -14,6 +14,7 @@ import type { BrokerConfig } from './config/catalogue.ts';
 import { type ConfigOverrides, loadConfig } from './config/load-config.ts';
 import type { ControlFn, ControlHandle, ControlOptions } from './handlers/controls.ts';
 import type { WriteChunks } from './server/chunk-writer.ts';
+import { freePorts } from './server/free-ports.ts';
 import type { Clock } from './util/clock.ts';
 import { createLogger, type Logger, type LogLevel, silentLogger } from './util/logger.ts';
 
@@ -116,4 +117,112 @@ async function makeTempDir(fileSystem: FileSystem): Promise<string> {
   const dir = resolve(join(tmpdir(), `brook-${randomBytes(12).toString('hex')}`));
   await fileSystem.mkdir(dir);
   return dir;
+}
+
+export interface StartClusterOptions {
+  /** Nodes, each a combined broker and controller (a quorum voter); default 3. */
+  readonly nodes?: number;
+  /** Property values given to every node (node ids, listeners and voters are set here). */
+  readonly config?: ConfigOverrides;
+  /** A parent directory for the nodes' data (`node-<id>` in it); default: temporary ones. */
+  readonly dataDir?: string;
+  readonly logger?: Logger | LogLevel;
+}
+
+export interface RunningCluster {
+  /** Every node's `host:port`, comma-separated, as bootstrap.servers takes it. */
+  readonly bootstrap: string;
+  readonly clusterId: string;
+  /** The nodes in node-id order (ids 1..n). */
+  readonly nodes: readonly RunningBroker[];
+  /** Stops every node; removes temporary data directories. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A cluster in this process: `nodes` combined broker+controller nodes on free loopback ports
+ * forming one Raft quorum, with replication factor and min.insync.replicas defaults fitting
+ * the size (RF = min(3, n), min ISR = RF - 1 or 1) and timeouts sized for tests (sessions of
+ * 4 s, elections of 0.5-1 s; `config` overrides them). Resolves once every node is registered,
+ * unfenced and sees all the others.
+ */
+export async function startCluster(options: StartClusterOptions = {}): Promise<RunningCluster> {
+  const count = options.nodes ?? 3;
+  if (!Number.isSafeInteger(count) || count < 1 || count > 64) {
+    throw new RangeError(`startCluster: nodes must be 1-64, got ${count}`);
+  }
+  const ports = await freePorts(count * 2);
+  const clusterId = randomBytes(16).toString('base64url');
+  const voters = Array.from({ length: count }, (_, i) => `${i + 1}@127.0.0.1:${ports[count + i]}`);
+  const replicationFactor = Math.min(3, count);
+  const nodeConfig = (i: number): ConfigOverrides => ({
+    'default.replication.factor': replicationFactor,
+    'offsets.topic.replication.factor': replicationFactor,
+    'transaction.state.log.replication.factor': replicationFactor,
+    'min.insync.replicas': Math.max(1, replicationFactor - 1),
+    // Test-sized timeouts: a stopped node is noticed and replaced in seconds, not tens.
+    'controller.quorum.election.timeout.ms': 500,
+    'controller.quorum.fetch.timeout.ms': 1_000,
+    'broker.heartbeat.interval.ms': 500,
+    'broker.session.timeout.ms': 4_000,
+    'replica.lag.time.max.ms': 5_000,
+    ...options.config,
+    'node.id': i + 1,
+    'cluster.id': clusterId,
+    'process.roles': ['broker', 'controller'],
+    listeners: [`PLAINTEXT://127.0.0.1:${ports[i]}`, `CONTROLLER://127.0.0.1:${ports[count + i]}`],
+    'controller.listener.names': ['CONTROLLER'],
+    'controller.quorum.voters': voters,
+  });
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, (_, i) =>
+      startBroker({
+        config: nodeConfig(i),
+        ...(options.dataDir !== undefined
+          ? { dataDir: join(options.dataDir, `node-${i + 1}`) }
+          : {}),
+        ...(options.logger !== undefined ? { logger: options.logger } : {}),
+      }),
+    ),
+  );
+  const nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw failed.reason;
+  }
+  try {
+    // Each node resolved once the controller unfenced it; wait until every node's own image
+    // lists all of them, so a client's first Metadata answer shows the whole cluster.
+    await Promise.all(nodes.map((n) => untilBrokersListed(n.broker, count)));
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    bootstrap: nodes.map((n) => n.bootstrap).join(','),
+    clusterId,
+    nodes,
+    stop: () => {
+      stopping ??= Promise.all(nodes.map((n) => n.stop())).then(() => undefined);
+      return stopping;
+    },
+  };
+}
+
+async function untilBrokersListed(
+  broker: Broker,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const listener = broker.listeners[0]?.name ?? 'PLAINTEXT';
+  const deadline = performance.now() + timeoutMs;
+  while (broker.metadata.brokers(listener).length < count) {
+    if (performance.now() > deadline) {
+      throw new Error(`node ${broker.nodeId} did not see ${count} brokers in ${timeoutMs} ms`);
+    }
+    // Images arrive with the quorum's commits, a few milliseconds apart.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }

@@ -274,6 +274,13 @@ function checkConsistency(config: BrokerConfig): void {
       conflict('advertised.listeners', `'advertised.listeners' entry ${stray} has no listener`);
     }
   }
+  if (config['replica.socket.timeout.ms'] < config['replica.fetch.wait.max.ms']) {
+    // A follower fetch parks at the leader up to wait.max: a shorter timeout fails every one.
+    conflict(
+      'replica.socket.timeout.ms',
+      "'replica.socket.timeout.ms' must be at least 'replica.fetch.wait.max.ms'",
+    );
+  }
   checkQuorumRoles(config, conflict);
 }
 

@@ -113,7 +113,35 @@ export async function openClusterDataPath(
     brokerEpoch,
     replicaLagTimeMaxMs: config['replica.lag.time.max.ms'],
   });
-  opened.onImage((next) => replicas.applyImage(next));
+  // Until the image holds this broker's own registration (so every record before it), an
+  // image may be a prefix of the log: applying it would delete the logs of topics it does not
+  // show yet. Kafka's broker waits for the same catch-up before its ReplicaManager starts.
+  // The registration may reach the image before its answer gives us the epoch, so the check
+  // runs on each image and again when the lifecycle asks whether it may be unfenced.
+  const nodeId = config['node.id'];
+  const holdsOwnRegistration = (image: MetadataImage): boolean => {
+    const epoch = brokerEpoch();
+    return epoch >= 0 && image.offset >= epoch && image.broker(nodeId)?.epoch === epoch;
+  };
+  let caughtUp = false;
+  let hosting = false;
+  let applied: Promise<void> = Promise.resolve();
+  const host = (image: MetadataImage): Promise<void> => {
+    applied = applied.then(() => replicas.applyImage(image));
+    return applied;
+  };
+  const catchUp = (image: MetadataImage): Promise<void> | undefined => {
+    if (caughtUp || !holdsOwnRegistration(image)) return undefined;
+    caughtUp = true;
+    logger.info({ metadataOffset: image.offset }, 'metadata caught up: hosting replicas');
+    return host(image).then(() => {
+      hosting = true;
+    });
+  };
+  opened.onImage(async (next) => {
+    if (caughtUp) await host(next);
+    else await catchUp(next);
+  });
   const listener = {
     onCommitted: (batch: Parameters<ClusterMetadata['applyCommitted']>[0]) => {
       opened.applyCommitted(batch).catch((error: unknown) => {
@@ -122,7 +150,16 @@ export async function openClusterDataPath(
     },
   };
   node.quorum.addListener(listener);
-  lifecycle = node.lifecycle({ metadataOffset: () => opened.image.offset });
+  lifecycle = node.lifecycle({
+    metadataOffset: () => opened.image.offset,
+    // Unfenced (so given leaderships) only once the replicas follow the caught-up image.
+    readyToUnfence: () => {
+      catchUp(opened.image)?.catch((error: unknown) => {
+        options.onFatal(error instanceof Error ? error : new Error(String(error)));
+      });
+      return hosting;
+    },
+  });
   const registered = lifecycle;
   return {
     clusterId,

@@ -14,10 +14,12 @@ export interface ReplicaProgress {
   lastFetchMs: number;
   /** Last time the replica's end offset reached the leader's end offset; -1 if never. */
   lastCaughtUpMs: number;
+  /** The high watermark the last fetch answer told it; -1 before any answer. */
+  highWatermarkSent: number;
 }
 
 export function newProgress(): ReplicaProgress {
-  return { endOffset: -1, lastFetchMs: -1, lastCaughtUpMs: -1 };
+  return { endOffset: -1, lastFetchMs: -1, lastCaughtUpMs: -1, highWatermarkSent: -1 };
 }
 
 /**

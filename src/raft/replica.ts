@@ -716,8 +716,11 @@ export class RaftReplica {
     }
     if (isVoter) this.#updateLeaderHighWatermark(role);
     // Long poll (only for replicas it tracks, so the parked set stays bounded): answered when
-    // an append or a high-watermark change gives it news.
-    if (caughtUp && progress && this.#config.fetchMaxWaitMs > 0) {
+    // an append or a high-watermark change gives it news. A replica whose last answer carried
+    // an older high watermark already has news: parking it would delay its commits (and every
+    // broker's view of the metadata) by a whole wait.
+    const knowsHighWatermark = progress?.highWatermarkSent === this.#highWatermark;
+    if (caughtUp && progress && knowsHighWatermark && this.#config.fetchMaxWaitMs > 0) {
       const deadlineMs = nowMs + this.#config.fetchMaxWaitMs;
       role.parked.set(request.replicaId, { envelope, request, deadlineMs });
       return;
@@ -752,6 +755,11 @@ export class RaftReplica {
       request.fetchOffset < this.#log.endOffset()
         ? this.#log.read(request.fetchOffset, maxEntries)
         : [];
+    const role = this.#role;
+    if (role instanceof LeaderRole) {
+      const progress = role.voters.get(request.replicaId) ?? role.observers.get(request.replicaId);
+      if (progress) progress.highWatermarkSent = this.#highWatermark;
+    }
     this.#outbox.respond(envelope, this.#fetchResponse({ records }));
   }
 
