@@ -158,8 +158,18 @@ export class ClusterMetadata implements MetadataView {
     return this.#forward !== undefined;
   }
 
+  /**
+   * What Metadata and DescribeCluster name as the controller. In cluster mode clients send
+   * admin requests there and brokers forward them, so it must be a live broker they can
+   * reach (as in Kafka 4, which names a random live broker): the quorum leader when it is
+   * one, else the lowest live broker id; -1 when none is live.
+   */
   controllerId(): number {
-    return this.#forward ? this.#forward.controllerId() : this.#nodeId;
+    if (!this.#forward) return this.#nodeId;
+    const leader = this.#forward.controllerId();
+    const live = [...this.#image.brokers()].filter((b) => !b.fenced && !b.inControlledShutdown);
+    if (live.some((b) => b.id === leader)) return leader;
+    return live.reduce((lowest, b) => (lowest === -1 || b.id < lowest ? b.id : lowest), -1);
   }
 
   brokers(listenerName: string): readonly BrokerEndpoint[] {
