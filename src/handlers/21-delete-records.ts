@@ -5,7 +5,13 @@
  * watermark is OFFSET_OUT_OF_RANGE; below the current log start it changes nothing. The
  * answer's lowWatermark is the log start offset afterwards. Whole segments below it are
  * removed by retention later, as in Kafka. Unknown topic or partition:
- * UNKNOWN_TOPIC_OR_PARTITION; not led here: NOT_LEADER_OR_FOLLOWER.
+ * UNKNOWN_TOPIC_OR_PARTITION; not hosted here, or hosted as a follower: NOT_LEADER_OR_FOLLOWER.
+ *
+ * Replicated partitions: the leader moves its own log start and answers with it; each follower
+ * moves its log start to the leader's (up to its high watermark) from its next fetch answer
+ * (src/replication/follower-partition.ts). Kafka instead answers with the low watermark, the
+ * smallest log start among the replicas, once it passes the offset; Brook does not wait for
+ * the followers.
  *
  * Version notes: v2 flexible.
  */
@@ -52,7 +58,8 @@ async function deleteBefore(
     return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
   const hosted = data.replicas.partition(name, partitionIndex);
-  if (!hosted) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  // Only the leader moves the log start: followers take it from the leader's fetch answers.
+  if (hosted?.role !== 'leader') return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   const log = hosted.log;
   const target = offset === HIGH_WATERMARK ? log.highWatermark : offset;
   if (target < 0 || target > log.highWatermark) return fail(ErrorCode.OFFSET_OUT_OF_RANGE);

@@ -3,7 +3,8 @@
  * (replication/producer-state.ts): id, epoch, last sequence and timestamp; no transactions
  * yet, so coordinatorEpoch and currentTxnStartOffset are -1.
  *
- * Errors per partition: UNKNOWN_TOPIC_OR_PARTITION; NOT_LEADER_OR_FOLLOWER when not led here.
+ * Errors per partition: UNKNOWN_TOPIC_OR_PARTITION; NOT_LEADER_OR_FOLLOWER when not hosted here
+ * or hosted as a follower (cluster mode).
  */
 import { ErrorCode } from '../../protocol/errors.ts';
 import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
@@ -40,7 +41,8 @@ function producersOf(data: DataServices, name: string, index: number): Partition
     return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
   const hosted = data.replicas.partition(name, index);
-  if (!hosted) return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  // A follower's producer table trails the leader's: Kafka answers only on the leader.
+  if (hosted?.role !== 'leader') return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   return {
     ...failed(index, ErrorCode.NONE),
     activeProducers: hosted.producers.snapshotEntries().map((e) => ({

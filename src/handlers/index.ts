@@ -26,8 +26,10 @@ import { alterConfigsHandler } from './33-alter-configs.ts';
 import { describeLogDirsHandler } from './35-describe-log-dirs.ts';
 import { createPartitionsHandler } from './37-create-partitions.ts';
 import { deleteGroupsHandler } from './42-delete-groups.ts';
+import { electLeadersHandler } from './43-elect-leaders.ts';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
+import { describeQuorumHandler } from './55-describe-quorum.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
 import { describeProducersHandler } from './61-describe-producers.ts';
 import { getTelemetrySubscriptionsHandler } from './71-get-telemetry-subscriptions.ts';
@@ -53,6 +55,9 @@ export const builtinHandlers: readonly Handler[] = [
   describeLogDirsHandler,
   describeProducersHandler,
   metadataHandler,
+  // Passed on to the active controller in cluster mode (answered here on a single node).
+  electLeadersHandler,
+  describeQuorumHandler,
   // Consumer groups and committed offsets (src/coordinator/group).
   offsetCommitHandler,
   offsetFetchHandler,

@@ -172,6 +172,15 @@ export class ClusterMetadata implements MetadataView {
     return live.reduce((lowest, b) => (lowest === -1 || b.id < lowest ? b.id : lowest), -1);
   }
 
+  /**
+   * Cluster mode: the channel to the active controller, for the requests a broker passes on
+   * as they came (ElectLeaders, DescribeQuorum); undefined on a single node, which is its own
+   * controller.
+   */
+  get forwardToController(): ControllerRequester | undefined {
+    return this.#forward?.channel;
+  }
+
   brokers(listenerName: string): readonly BrokerEndpoint[] {
     if (this.#forward) return brokersFromImage(this.#image, listenerName);
     const endpoint = this.#endpoints().get(listenerName);
