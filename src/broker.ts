@@ -280,6 +280,9 @@ export class Broker {
     await this.#listen(dispatcher, fileSystem, clientListeners);
     data.lifecycle.start();
     await data.lifecycle.whenUnfenced();
+    // Replicas were hosted when the caught-up image was applied, which may have been before
+    // any later image event: let the group coordinator take the partitions it now leads.
+    this.#groups.leadershipChanged();
     this.logger.info({ brokerEpoch: data.lifecycle.brokerEpoch }, 'broker registered and unfenced');
   }
 

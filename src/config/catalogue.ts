@@ -56,6 +56,11 @@ export const catalogue = {
     'Snapshot the metadata log after this many new bytes.',
     { validate: atLeast(1024) },
   ),
+  'metadata.log.max.snapshot.interval.ms': prop.long(
+    60 * 60 * 1000,
+    'Snapshot the metadata log at least this often when records committed since; 0: never.',
+    { validate: atLeast(0) },
+  ),
 
   // Network
   listeners: prop.list(['PLAINTEXT://127.0.0.1:9092'], 'Where to listen: NAME://host:port,...', {
@@ -195,6 +200,9 @@ export const catalogue = {
     validate: atLeast(1),
   }),
   'offsets.retention.check.interval.ms': prop.long(600_000, 'How often offsets expire.', {
+    validate: atLeast(1),
+  }),
+  'offsets.commit.timeout.ms': prop.int(5000, 'How long a group write waits for the ISR.', {
     validate: atLeast(1),
   }),
   'offset.metadata.max.bytes': prop.int(4096, 'Longest metadata of a committed offset.', {

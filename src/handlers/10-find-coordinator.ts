@@ -2,10 +2,16 @@
  * FindCoordinator (key 10), versions 0-6.
  *
  * Behavior:
- * - Key type 0 (group): the leader of the group's partition of __consumer_offsets. A single
- *   node leads every partition, so the answer is this broker's endpoint on the listener the
- *   request arrived on, even while the partition is still loading (the group APIs then say
- *   COORDINATOR_LOAD_IN_PROGRESS, as Kafka does).
+ * - Key type 0 (group): the leader of the group's partition of __consumer_offsets
+ *   (partitionFor(group)), with its endpoint on the listener the request arrived on, even
+ *   while the partition is still loading there (the group APIs then say
+ *   COORDINATOR_LOAD_IN_PROGRESS, as Kafka does). In cluster mode the leader and its endpoint
+ *   come from the metadata image (the broker's registration, as Kafka's
+ *   getPartitionLeaderEndpoint); a partition without a leader, or whose leader has no
+ *   endpoint on this listener, is COORDINATOR_NOT_AVAILABLE (the client retries). A single
+ *   node leads every partition: the answer is this broker.
+ * - Cluster mode: each lookup first lets the group service catch up with the partitions this
+ *   broker leads (a client that got NOT_COORDINATOR looks the coordinator up again).
  * - The first lookup creates __consumer_offsets (offsets.topic.num.partitions partitions,
  *   compacted), as Kafka does; it is answered once the topic exists (Kafka answers
  *   COORDINATOR_NOT_AVAILABLE meanwhile and lets the client retry: waiting saves the retry).
@@ -29,6 +35,9 @@ import {
   type FindCoordinatorResponse,
   newFindCoordinatorResponse,
 } from '../../protocol/generated/apis/10-find-coordinator.ts';
+import { offsetsTopicName } from '../coordinator/group/log-group-store.ts';
+import { clusterImageOf } from '../metadata/image-view.ts';
+import type { MetadataImage } from '../metadata/metadata-image.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
 
 const keyTypeGroup = 0;
@@ -68,12 +77,42 @@ export async function findCoordinator(
   if (errorCode !== ErrorCode.NONE) {
     return notFound(key, errorCode, 'the group coordinator is not available');
   }
+  const image = clusterImageOf(metadata);
+  if (image !== undefined) {
+    // Clients come here after NOT_COORDINATOR: catch up with partitions the ReplicaManager
+    // hosts as leader without an image having told the group service (the broker's
+    // catch-up at registration applies an image to the replicas alone).
+    groups?.leadershipChanged();
+    return clusterCoordinator(ctx, key, image);
+  }
   const self = metadata.brokers(ctx.listenerName).find((b) => b.nodeId === nodeId);
   if (self === undefined) {
     return notFound(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no endpoint on this listener');
   }
   const { host, port } = self;
   return { key, errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
+}
+
+/** Cluster mode: the leader of the group's partition, from the image's registrations. */
+function clusterCoordinator(ctx: RequestContext, key: string, image: MetadataImage): Found {
+  const partition = ctx.services.groups?.partitionFor(key);
+  const leaderId =
+    partition === undefined
+      ? -1
+      : (image.topic(offsetsTopicName)?.partitions[partition]?.leaderId ?? -1);
+  if (leaderId < 0) {
+    return notFound(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'the group partition has no leader');
+  }
+  const endpoint = image.broker(leaderId)?.endpoints.get(ctx.listenerName);
+  if (endpoint === undefined) {
+    return notFound(
+      key,
+      ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      `the coordinator ${leaderId} has no endpoint on listener ${ctx.listenerName}`,
+    );
+  }
+  const { host, port } = endpoint;
+  return { key, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: leaderId, host, port };
 }
 
 export async function handleFindCoordinator(

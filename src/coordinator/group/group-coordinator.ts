@@ -75,7 +75,8 @@ export class GroupCoordinator {
   readonly #offsets: Offsets;
   readonly #groups = new Map<string, ClassicGroup>();
   readonly #ownedPartitions = new Set<number>();
-  readonly #loadingPartitions = new Set<number>();
+  /** Partitions being replayed, each with its load's token (a newer load replaces it). */
+  readonly #loadingPartitions = new Map<number, object>();
   #active = true;
   #expiryTimer: TimerHandle | undefined;
 
@@ -132,17 +133,21 @@ export class GroupCoordinator {
   /**
    * Becomes coordinator for `partition`: replays its records, then serves its groups. Until
    * the replay ends its groups are answered COORDINATOR_LOAD_IN_PROGRESS. A record that cannot
-   * be decoded fails the load (BrokerError GROUP_RECORD_CORRUPT) and leaves it unowned.
+   * be decoded fails the load (BrokerError GROUP_RECORD_CORRUPT) and leaves it unowned. A load
+   * overtaken by `unloadPartition` (and perhaps a newer load, leadership having come back)
+   * installs nothing: only the partition's latest load may.
    */
   async loadPartition(
     partition: number,
     records: Iterable<GroupRecord> | AsyncIterable<GroupRecord>,
   ): Promise<void> {
     if (this.#ownedPartitions.has(partition) || this.#loadingPartitions.has(partition)) return;
-    this.#loadingPartitions.add(partition);
+    const token = {};
+    this.#loadingPartitions.set(partition, token);
     try {
       const { groups, unknownRecords } = await replayRecords(records, this.#clock.nowMs());
-      if (!this.#loadingPartitions.has(partition)) return; // unloaded meanwhile
+      // Unloaded meanwhile, or replaced by a newer load: its groups are not ours to install.
+      if (this.#loadingPartitions.get(partition) !== token) return;
       for (const group of groups) {
         if (this.partitionFor(group.groupId) !== partition) {
           throw new BrokerError(
@@ -158,7 +163,9 @@ export class GroupCoordinator {
       this.#ownedPartitions.add(partition);
       this.#logger.info({ partition, groups: groups.length, unknownRecords }, 'offsets loaded');
     } finally {
-      this.#loadingPartitions.delete(partition);
+      if (this.#loadingPartitions.get(partition) === token) {
+        this.#loadingPartitions.delete(partition);
+      }
     }
   }
 

@@ -33,7 +33,12 @@ export function appendErrorCode(reason: unknown): number {
   return reason instanceof GroupStoreError ? reason.errorCode : ErrorCode.KAFKA_STORAGE_ERROR;
 }
 
-/** The error a JoinGroup/SyncGroup sees when writing group metadata failed (Kafka's mapping). */
+/**
+ * The error a JoinGroup/SyncGroup sees when writing group metadata failed: Kafka 4's mapping
+ * (GroupMetadataManager.appendGroupMetadataErrorToResponseError). A write that was not
+ * replicated in time (REQUEST_TIMED_OUT) or could not be (NOT_ENOUGH_REPLICAS) sends the
+ * client to FindCoordinator again, as a lost leadership does.
+ */
 export function groupAppendError(logError: number): number {
   switch (logError) {
     case ErrorCode.NONE:
@@ -41,12 +46,11 @@ export function groupAppendError(logError: number): number {
     case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
     case ErrorCode.NOT_ENOUGH_REPLICAS:
     case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case ErrorCode.REQUEST_TIMED_OUT:
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     case ErrorCode.NOT_LEADER_OR_FOLLOWER:
     case ErrorCode.KAFKA_STORAGE_ERROR:
       return ErrorCode.NOT_COORDINATOR;
-    case ErrorCode.REQUEST_TIMED_OUT:
-      return ErrorCode.REBALANCE_IN_PROGRESS;
     case ErrorCode.MESSAGE_TOO_LARGE:
     case ErrorCode.RECORD_LIST_TOO_LARGE:
     case ErrorCode.INVALID_FETCH_SIZE:
@@ -56,7 +60,11 @@ export function groupAppendError(logError: number): number {
   }
 }
 
-/** The error an OffsetCommit partition sees when writing its offset failed (Kafka's mapping). */
+/**
+ * The error an OffsetCommit partition sees when writing its offset failed: Kafka's mapping,
+ * with Kafka 4's REQUEST_TIMED_OUT -> COORDINATOR_NOT_AVAILABLE (the commit was not
+ * replicated within offsets.commit.timeout.ms; the client finds the coordinator and retries).
+ */
 export function offsetAppendError(logError: number): number {
   switch (logError) {
     case ErrorCode.NONE:
@@ -64,6 +72,7 @@ export function offsetAppendError(logError: number): number {
     case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
     case ErrorCode.NOT_ENOUGH_REPLICAS:
     case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case ErrorCode.REQUEST_TIMED_OUT:
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     case ErrorCode.NOT_LEADER_OR_FOLLOWER:
     case ErrorCode.KAFKA_STORAGE_ERROR:

@@ -97,6 +97,7 @@ export function storageErrorCode(error: unknown): number {
       return ErrorCode.MESSAGE_TOO_LARGE;
     case 'storage-closed':
     case 'storage-append-cancelled':
+    case 'not-leader': // ReplicaManager.appendBatch: leadership moved before the write
       return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     case 'storage-limit':
       // Too many bytes waiting for the disk: transient, the client retries.

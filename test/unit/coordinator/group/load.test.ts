@@ -333,4 +333,48 @@ describe('loading __consumer_offsets', () => {
     expect((await second.promise).generationId).toBe(2);
     expect(coordinator.inspectGroup('g')?.size).toBe(2);
   });
+
+  test('a load overtaken by unload and a newer load installs nothing', async () => {
+    const { coordinator } = fresh();
+    const groupId = 'overtaken';
+    const p = partitionForGroup(groupId, partitions);
+    const offsetRecord = (offset: number): GroupRecord => ({
+      key: encodeOffsetCommitKey(groupId, 'orders', 0),
+      value: encodeOffsetCommitValue(
+        { offset, leaderEpoch: -1, metadata: '', commitTimestamp: 1, expireTimestamp: -1 },
+        3,
+      ),
+    });
+    const gate = () => {
+      let open = (): void => undefined;
+      const opened = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      return { open, opened };
+    };
+    const oldGate = gate();
+    const newGate = gate();
+    async function* replay(offset: number, opened: Promise<void>): AsyncGenerator<GroupRecord> {
+      yield offsetRecord(offset);
+      await opened; // a replay in progress
+    }
+    const oldLoad = coordinator.loadPartition(p, replay(1, oldGate.opened));
+    await flush();
+    // Leadership lost, then regained at a newer epoch: a second load of the same partition.
+    coordinator.unloadPartition(p);
+    const newLoad = coordinator.loadPartition(p, replay(2, newGate.opened));
+    // The old load ends first: it must neither install its groups nor end the new load.
+    oldGate.open();
+    await oldLoad;
+    expect(coordinator.isLoading(p)).toBe(true);
+    expect(coordinator.ownsPartition(p)).toBe(false);
+    const during = coordinator.fetchOffsets({ groupId, topics: null, requireStable: false });
+    expect(during.errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    newGate.open();
+    await newLoad;
+    const fetched = coordinator.fetchOffsets({ groupId, topics: null, requireStable: false });
+    expect(fetched.topics[0]?.partitions[0]?.committedOffset).toBe(2);
+    expect(coordinator.ownsPartition(p)).toBe(true);
+    expect(coordinator.isLoading(p)).toBe(false);
+  });
 });
