@@ -112,6 +112,8 @@ export interface MetadataQuorumOptions {
    * process must restart from its disk. Default: log it.
    */
   readonly onFatal?: (error: Error) => void;
+  /** Segment size of the metadata log (storage's default when absent). */
+  readonly segmentBytes?: number;
 }
 
 export interface VoterEndpoint {
@@ -158,6 +160,7 @@ export class MetadataQuorum {
   readonly #rpc: RaftRpc;
   readonly #clients: ReadonlyMap<number, NodeClient>;
   readonly #logger: Logger;
+  readonly #snapshotBytesMax: number;
   readonly #listeners: ListenerState[] = [];
   #fatal: (error: Error) => void = () => {};
   #drainQueued = false;
@@ -174,6 +177,7 @@ export class MetadataQuorum {
     clients: ReadonlyMap<number, NodeClient>;
     logger: Logger;
     fetchMaxEntries: number;
+    snapshotBytesMax: number;
   }) {
     this.nodeId = parts.nodeId;
     this.voters = parts.voters;
@@ -184,6 +188,7 @@ export class MetadataQuorum {
     this.driver = parts.driver;
     this.#clients = parts.clients;
     this.#logger = parts.logger;
+    this.#snapshotBytesMax = parts.snapshotBytesMax;
     const rpc = parts.rpc;
     const replica = parts.replica;
     this.controllerRaft = {
@@ -219,6 +224,7 @@ export class MetadataQuorum {
       random,
       dir,
       snapshotBytesMax: raftConfig.snapshotBytesMax,
+      segmentBytes: options.segmentBytes,
       onFailure: (error) => fatal(error),
     });
     let stateFile: QuorumStateFile;
@@ -273,6 +279,7 @@ export class MetadataQuorum {
       clients,
       logger,
       fetchMaxEntries: raftConfig.fetchMaxEntries,
+      snapshotBytesMax: raftConfig.snapshotBytesMax,
     });
     let failed = false;
     fatal = (error) => {
@@ -300,6 +307,21 @@ export class MetadataQuorum {
 
   get highWatermark(): number {
     return this.#replica.highWatermark;
+  }
+
+  /** Stopped (by `stop`, or by a fatal failure): nothing more is delivered or appended. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** The first offset still held as an entry: the latest snapshot's end, or 0. */
+  get logStartOffset(): number {
+    return this.#log.startOffset();
+  }
+
+  /** The latest snapshot this node holds (stored here or installed from the leader). */
+  get latestSnapshotId(): OffsetAndEpoch | undefined {
+    return this.#log.latestSnapshot()?.id;
   }
 
   /** One past the last entry of the local log, committed or not. */
@@ -341,11 +363,30 @@ export class MetadataQuorum {
   /**
    * Stores a snapshot of the state at `endOffset` (exclusive; committed and durable), the
    * records framed as `encodeSnapshotRecords` frames them. Returns its id, or undefined when
-   * the offset does not qualify.
+   * the offset does not qualify; BrokerError `SNAPSHOT_TOO_LARGE` beyond the Raft config's
+   * `snapshotBytesMax` (the log keeps its entries).
    */
   createSnapshot(endOffset: number, records: readonly Buffer[]): OffsetAndEpoch | undefined {
     if (this.#stopped) return undefined;
-    return this.#replica.createSnapshot(endOffset, encodeSnapshotRecords(records));
+    const data = encodeSnapshotRecords(records);
+    if (data.length > this.#snapshotBytesMax) {
+      // Stored, it could not be read back at the next start, nor fetched by a follower.
+      throw new BrokerError(
+        'SNAPSHOT_TOO_LARGE',
+        `metadata snapshot of ${data.length} bytes exceeds ${this.#snapshotBytesMax}`,
+      );
+    }
+    return this.#replica.createSnapshot(endOffset, data);
+  }
+
+  /**
+   * Resolves once every change to the log made so far (a stored snapshot's file and the
+   * segments it let go included) reached the disk; rejects if the log failed.
+   */
+  async settled(): Promise<void> {
+    await this.#log.settled();
+    const failure = this.#log.failure;
+    if (failure) throw failure;
   }
 
   /** Stops the driver, the peers and the log; no delivery after it resolves. */
@@ -461,13 +502,17 @@ function snapshotBatch(snapshot: RaftSnapshot): CommittedBatch {
  * (int32, big-endian).
  */
 export function encodeSnapshotRecords(records: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [];
+  let total = 0;
+  for (const record of records) total += 4 + record.length;
+  // One allocation: a large image has tens of thousands of small records.
+  const bytes = Buffer.allocUnsafe(total);
+  let at = 0;
   for (const record of records) {
-    const length = Buffer.alloc(4);
-    length.writeInt32BE(record.length);
-    parts.push(length, record);
+    bytes.writeInt32BE(record.length, at);
+    record.copy(bytes, at + 4);
+    at += 4 + record.length;
   }
-  return Buffer.concat(parts);
+  return bytes;
 }
 
 /** The inverse of `encodeSnapshotRecords`; BrokerError `SNAPSHOT_CORRUPT` on bad bytes. */

@@ -9,7 +9,9 @@
  * - with `broker`: a ControllerChannel to the active controller, and factories for the
  *   ClusterMetadata forwarding options, the BrokerLifecycleManager (the broker's image and
  *   its readiness live in the data path, so the caller supplies them), the AlterPartition
- *   sender of partition leaders and the connections followers fetch over.
+ *   sender of partition leaders and the connections followers fetch over;
+ * - always a MetadataSnapshotGenerator over the quorum: every node snapshots its own metadata
+ *   log (`metadata.log.max.record.bytes.between.snapshots`), so the log stays short.
  *
  * A node with `controller` must be a voter and have a controller listener (BrokerError
  * `NODE_CONFIG` otherwise).
@@ -39,6 +41,7 @@ import { BrokerLifecycleManager, type RegisteredListener } from './broker-lifecy
 import { ControllerChannel, controllerChannelDefaults } from './controller-channel.ts';
 import { controllerListener } from './controller-listener.ts';
 import { MetadataQuorum } from './metadata-quorum.ts';
+import { MetadataSnapshotGenerator } from './metadata-snapshots.ts';
 
 export interface NodeRuntimeOptions {
   readonly config: BrokerConfig;
@@ -51,6 +54,8 @@ export interface NodeRuntimeOptions {
   readonly controllerHandlers?: readonly Handler[];
   /** The quorum stopped on a storage failure: restart from the disk. Default: log it. */
   readonly onFatal?: (error: Error) => void;
+  /** Segment size of the metadata log (storage's default when absent). */
+  readonly metadataSegmentBytes?: number;
 }
 
 export interface NodeRoles {
@@ -101,6 +106,8 @@ export class NodeRuntime {
   readonly controllerServer: KafkaServer | undefined;
   /** The channel to the active controller, with the broker role. */
   readonly channel: ControllerChannel | undefined;
+  /** Snapshots this node's metadata log. */
+  readonly snapshots: MetadataSnapshotGenerator;
   readonly #options: NodeRuntimeOptions;
   #stopping: Promise<void> | undefined;
 
@@ -112,6 +119,7 @@ export class NodeRuntime {
       controller: ControllerRuntime | undefined;
       controllerServer: KafkaServer | undefined;
       channel: ControllerChannel | undefined;
+      snapshots: MetadataSnapshotGenerator;
     },
   ) {
     this.#options = options;
@@ -120,6 +128,7 @@ export class NodeRuntime {
     this.controller = parts.controller;
     this.controllerServer = parts.controllerServer;
     this.channel = parts.channel;
+    this.snapshots = parts.snapshots;
   }
 
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
@@ -135,6 +144,7 @@ export class NodeRuntime {
       logger,
       clusterId,
       onFatal: options.onFatal,
+      segmentBytes: options.metadataSegmentBytes,
     });
     if (roles.controller && !quorum.isVoter) {
       await quorum.stop();
@@ -186,8 +196,22 @@ export class NodeRuntime {
           requestTimeoutMs: config['controller.quorum.request.timeout.ms'],
         })
       : undefined;
+    const snapshots = new MetadataSnapshotGenerator({
+      quorum,
+      clock,
+      logger: logger.child({ component: 'metadata-snapshots' }),
+      maxBytesBetweenSnapshots: config['metadata.log.max.record.bytes.between.snapshots'],
+      maxIntervalMs: config['metadata.log.max.snapshot.interval.ms'],
+    });
     logger.info({ nodeId, roles }, 'node runtime started');
-    return new NodeRuntime(options, { roles, quorum, controller, controllerServer, channel });
+    return new NodeRuntime(options, {
+      roles,
+      quorum,
+      controller,
+      controllerServer,
+      channel,
+      snapshots,
+    });
   }
 
   /** ClusterMetadata's cluster mode, over this node's channel. */
@@ -253,10 +277,11 @@ export class NodeRuntime {
     });
   }
 
-  /** Stops the channel, the controller, the quorum and the controller listener. */
+  /** Stops the channel, the snapshots, the controller, the quorum and the controller listener. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.channel?.close();
+      this.snapshots.close();
       this.controller?.close();
       await this.quorum.stop();
       await this.controllerServer?.stop(1_000);

@@ -115,7 +115,7 @@ async function startBroker(c: TestCluster): Promise<Broker> {
 }
 
 describe('ClusterMetadata forwarding to the controller', () => {
-  it('follows the committed stream: brokers from registrations, controller = leader', async () => {
+  it('follows the committed stream: brokers from registrations, a live broker as controller', async () => {
     cluster = await startCluster(3, 1, seed, { controllers: true });
     broker = await startBroker(cluster);
     const { metadata } = broker;
@@ -125,7 +125,9 @@ describe('ClusterMetadata forwarding to the controller', () => {
       { nodeId: 4, host: '127.0.0.1', port: 29092, rack: null },
     ]);
     expect(metadata.brokers('OTHER')).toEqual([]);
-    expect(cluster.voterIds).toContain(metadata.controllerId());
+    // The controllers here are controller-only nodes clients cannot reach: Metadata names the
+    // only live broker, which forwards admin requests to them (Kafka 4 does the same).
+    expect(metadata.controllerId()).toBe(4);
   });
 
   it('creates a topic and resolves once the image and its listener show it', async () => {
