@@ -115,7 +115,7 @@ async function startBroker(c: TestCluster): Promise<Broker> {
 }
 
 describe('ClusterMetadata forwarding to the controller', () => {
-  it('follows the committed stream: brokers from registrations, a live broker as controller', async () => {
+  it('follows the committed stream: brokers from registrations, a live controller', async () => {
     cluster = await startCluster(3, 1, seed, { controllers: true });
     broker = await startBroker(cluster);
     const { metadata } = broker;
