@@ -211,6 +211,17 @@ async function truncateForDivergence(
   const log = state.log;
   const offset = truncationOffset(log, diverging);
   const { topic, partition, leaderId } = state.followed;
+  const latest = log.leaderEpochs.latest;
+  if (offset >= log.logEndOffset && latest !== undefined && latest.startOffset >= offset) {
+    // Nothing to cut but an epoch this replica assigned as leader and never wrote in: it goes,
+    // so the next Fetch names the epoch before it (truncateTo drops it at the log end).
+    env.logger.info(
+      { topic, partition, leaderId, diverging, epoch: latest.epoch },
+      'follower log ends with an empty epoch: dropping it',
+    );
+    await state.mutate(() => state.log.truncateTo(offset));
+    return;
+  }
   if (offset >= log.logEndOffset) {
     // The leader says we diverge, yet nothing of ours lies past the point it names: its
     // answers disagree with each other. Do not spin on it.

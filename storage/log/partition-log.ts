@@ -715,7 +715,15 @@ export class PartitionLog {
   truncateTo(offset: number): Promise<void> {
     this.#checkUsable();
     return this.#exclusive(async () => {
-      if (offset >= this.#logEndOffset) return;
+      if (offset >= this.#logEndOffset) {
+        // Nothing to cut, but an epoch entry may start at the end with no batch of it: this
+        // replica led that epoch and appended nothing before another leader was elected.
+        // Left there, the next Fetch names that epoch and the leader answers the same
+        // divergence forever (Kafka's UnifiedLog.truncateTo drops it too).
+        this.leaderEpochs.truncateFromEnd(this.#logEndOffset);
+        await this.leaderEpochs.flush();
+        return;
+      }
       this.#cancelPending();
       if (offset <= (this.#segments[0] as LogSegment).baseOffset) {
         await this.#restartAt(offset);
