@@ -59,6 +59,19 @@ describe('appends', () => {
     expect(log.leaderEpochs.entries).toEqual([{ epoch: 7, startOffset: 0 }]);
   });
 
+  test('truncateTo at the log end drops an epoch starting there with no batch', async () => {
+    // A replica that led epoch 8 and appended nothing before losing it must not go on
+    // naming epoch 8 as its last fetched epoch (the leader would answer the same
+    // divergence forever); the entries for epochs it wrote in stay.
+    const { log } = await setup();
+    await log.appendAsLeader(simpleBatch(3, 10), { leaderEpoch: 7 });
+    log.leaderEpochs.assign(8, log.logEndOffset);
+    expect(log.leaderEpochs.latest?.epoch).toBe(8);
+    await log.truncateTo(log.logEndOffset);
+    expect(log.leaderEpochs.entries).toEqual([{ epoch: 7, startOffset: 0 }]);
+    expect(log.logEndOffset).toBe(3);
+  });
+
   test('LogAppendTime topics get the broker time and a recomputed CRC', async () => {
     const { log, clock } = await setup({ messageTimestampType: 'LogAppendTime' });
     const batch = simpleBatch(2, 10, { baseTimestampMs: 5 });
