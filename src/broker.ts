@@ -23,7 +23,7 @@ import { loadOrFormat } from './metadata/meta-properties.ts';
 import type { BrokerLifecycleManager } from './node/broker-lifecycle.ts';
 import { openClusterDataPath } from './node/cluster-data-path.ts';
 import { NodeRuntime } from './node/node-runtime.ts';
-import { type DataPath, openDataPath } from './replication/data-path.ts';
+import { type DataPath, type DataPathOptions, openDataPath } from './replication/data-path.ts';
 import { startLogCleaning } from './replication/log-cleaning.ts';
 import { bufferedChunkWriter, type ReadAt, type WriteChunks } from './server/chunk-writer.ts';
 import { KafkaServer } from './server/kafka-server.ts';
@@ -155,42 +155,14 @@ export class Broker {
       this.#state = 'running';
       return;
     }
-    this.#data = await openDataPath({
-      config: this.config,
-      fs: fileSystem,
-      clock: this.clock,
-      random: this.#options.random ?? systemRandom(),
-      logger: this.logger,
-      endpoints: () => this.#endpointMap,
-    }).catch((error: unknown) => {
-      this.#state = 'stopped';
-      throw error;
-    });
-    this.#groups = startBrokerGroups({
-      data: this.#data,
-      fs: fileSystem,
-      config: this.config,
-      clock: this.clock,
-      random: this.#options.random ?? systemRandom(),
-      logger: this.logger,
-    });
-    const dispatcher = new RequestDispatcher({
-      registry: this.registry,
-      controls: this.controls,
-      services: this.#services(),
-      clock: this.clock,
-      logger: this.logger,
-    });
-    // The codecs of the served APIs load on demand; have them all before the first client.
-    await dispatcher.ready();
-    this.#cleaner = await startLogCleaning({
-      replicas: this.#data.replicas,
-      logDirs: this.config['log.dirs'].map((dir) => resolve(dir)),
-      fs: fileSystem,
-      clock: this.clock,
-      config: this.config,
-      logger: this.logger.child({ component: 'log-cleaner' }),
-    });
+    const random = this.#options.random ?? systemRandom();
+    this.#data = await openDataPath(this.#dataPathOptions(fileSystem, random)).catch(
+      (error: unknown) => {
+        this.#state = 'stopped';
+        throw error;
+      },
+    );
+    const dispatcher = await this.#serveData(this.#data, fileSystem, random);
     try {
       await this.#listen(dispatcher, fileSystem, listenersOf(this.config));
     } catch (error) {
@@ -237,18 +209,47 @@ export class Broker {
     }
     if (!this.#node.roles.broker) return;
     const data = await openClusterDataPath({
-      config: this.config,
-      fs: fileSystem,
-      clock: this.clock,
-      random,
-      logger: this.logger,
-      endpoints: () => this.#endpointMap,
+      ...this.#dataPathOptions(fileSystem, random),
       node: this.#node,
       clusterId,
       onFatal,
     });
     this.#data = data;
     this.#lifecycle = data.lifecycle;
+    const dispatcher = await this.#serveData(data, fileSystem, random);
+    const controllerNames = new Set(
+      this.config['controller.listener.names'].map((n) => n.toUpperCase()),
+    );
+    const clientListeners = listenersOf(this.config).filter((l) => !controllerNames.has(l.name));
+    await this.#listen(dispatcher, fileSystem, clientListeners);
+    data.lifecycle.start();
+    await data.lifecycle.whenUnfenced();
+    // Replicas were hosted when the caught-up image was applied, which may have been before
+    // any later image event: let the group coordinator take the partitions it now leads.
+    this.groups.leadershipChanged();
+    this.logger.info({ brokerEpoch: data.lifecycle.brokerEpoch }, 'broker registered and unfenced');
+  }
+
+  #dataPathOptions(fileSystem: FileSystem, random: Random): DataPathOptions {
+    return {
+      config: this.config,
+      fs: fileSystem,
+      clock: this.clock,
+      random,
+      logger: this.logger,
+      endpoints: () => this.#endpointMap,
+    };
+  }
+
+  /**
+   * What serves a data path in both modes: the group coordinators, the request dispatcher
+   * (its codecs loaded) and the log cleaners. Listening is left to the caller.
+   */
+  async #serveData(
+    data: DataPath,
+    fileSystem: FileSystem,
+    random: Random,
+  ): Promise<RequestDispatcher> {
     this.#groups = startBrokerGroups({
       data,
       fs: fileSystem,
@@ -264,6 +265,7 @@ export class Broker {
       clock: this.clock,
       logger: this.logger,
     });
+    // The codecs of the served APIs load on demand; have them all before the first client.
     await dispatcher.ready();
     this.#cleaner = await startLogCleaning({
       replicas: data.replicas,
@@ -273,17 +275,7 @@ export class Broker {
       config: this.config,
       logger: this.logger.child({ component: 'log-cleaner' }),
     });
-    const controllerNames = new Set(
-      this.config['controller.listener.names'].map((n) => n.toUpperCase()),
-    );
-    const clientListeners = listenersOf(this.config).filter((l) => !controllerNames.has(l.name));
-    await this.#listen(dispatcher, fileSystem, clientListeners);
-    data.lifecycle.start();
-    await data.lifecycle.whenUnfenced();
-    // Replicas were hosted when the caught-up image was applied, which may have been before
-    // any later image event: let the group coordinator take the partitions it now leads.
-    this.#groups.leadershipChanged();
-    this.logger.info({ brokerEpoch: data.lifecycle.brokerEpoch }, 'broker registered and unfenced');
+    return dispatcher;
   }
 
   async #listen(

@@ -12,25 +12,14 @@ import type { MetadataRecord } from '../metadata/metadata-record.ts';
  */
 export type ControllerRecord = MetadataRecord;
 
-/** PartitionChangeRecord.leader: "no change". */
-export const LEADER_UNCHANGED = -2;
-/** A partition without a leader. */
-export const NO_LEADER = -1;
-
-/** PartitionRecord.leaderRecoveryState (KIP-704). */
-export const LeaderRecoveryState = {
-  RECOVERED: 0,
-  /** Elected uncleanly: the leader must tell the controller once it has recovered. */
-  RECOVERING: 1,
-  /** PartitionChangeRecord: "no change". */
-  UNCHANGED: -1,
-} as const;
-
-/** BrokerRegistrationChangeRecord.fenced (an int8 tri-state). */
-export const FencedChange = { UNFENCE: -1, NONE: 0, FENCE: 1 } as const;
-
-/** BrokerRegistrationChangeRecord.inControlledShutdown. */
-export const ControlledShutdownChange = { NONE: 0, IN_CONTROLLED_SHUTDOWN: 1 } as const;
+// The records' special field values are src/metadata's (the image applies them too).
+export {
+  ControlledShutdownChange,
+  FencedChange,
+  LEADER_UNCHANGED,
+  LeaderRecoveryState,
+  NO_LEADER,
+} from '../metadata/metadata-record.ts';
 
 /** ConfigRecord.resourceType of the broker/cluster (Kafka's ConfigResource.Type.BROKER). */
 export const CONFIG_RESOURCE_BROKER = 4;

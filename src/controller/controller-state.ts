@@ -16,6 +16,7 @@ import type {
   RegisterBrokerRecord,
 } from '../../protocol/generated/index.ts';
 import { MetadataRecordType } from '../../protocol/generated/metadata-record-table.ts';
+import type { SupportedFeature } from '../metadata/metadata-image.ts';
 import { CONFIG_RESOURCE_TOPIC } from '../metadata/metadata-record.ts';
 import {
   ControlledShutdownChange,
@@ -32,11 +33,7 @@ export interface BrokerEndpoint {
   readonly securityProtocol: number;
 }
 
-export interface SupportedFeature {
-  readonly name: string;
-  readonly minSupportedVersion: number;
-  readonly maxSupportedVersion: number;
-}
+export type { SupportedFeature } from '../metadata/metadata-image.ts';
 
 export interface BrokerState {
   readonly brokerId: number;

@@ -34,8 +34,11 @@ import {
   type MetadataResponse,
   newMetadataResponse,
 } from '../../protocol/generated/apis/03-metadata.ts';
-import { clusterImageOf, liveBrokers, partitionForListener } from '../metadata/image-view.ts';
+import { ZERO_UUID } from '../../protocol/wire/codec-support.ts';
+import { clusterImageOf, liveBrokers, partitionAnswer } from '../metadata/image-view.ts';
 import type { MetadataImage } from '../metadata/metadata-image.ts';
+import { isValidTopicName } from '../metadata/topic-commands.ts';
+import { clusterOperations, topicOperations } from './authorized-operations.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
 import type { MetadataView, PartitionView, TopicView } from './metadata-view.ts';
 
@@ -43,22 +46,8 @@ type RequestTopic = NonNullable<MetadataRequest['topics']>[number];
 type ResponseTopic = MetadataResponse['topics'][number];
 type ResponsePartition = ResponseTopic['partitions'][number];
 
-const zeroUuid = 'AAAAAAAAAAAAAAAAAAAAAA';
 /** The "not requested" value of the authorized-operations fields. */
 const operationsNotRequested = -2147483648;
-/** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS. */
-const topicOperations = bits([3, 4, 5, 6, 7, 8, 10, 11]);
-/** CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
-const clusterOperations = bits([5, 7, 8, 9, 10, 11, 12]);
-
-function bits(operations: readonly number[]): number {
-  return operations.reduce((set, op) => set | (1 << op), 0);
-}
-
-/** Kafka's topic name rule: 1-249 of [a-zA-Z0-9._-], and not '.' or '..'. */
-export function isValidTopicName(name: string): boolean {
-  return /^[a-zA-Z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..';
-}
 
 export function handleMetadata(
   ctx: RequestContext,
@@ -75,7 +64,7 @@ export function handleMetadata(
   }
   const image = clusterImageOf(metadata);
   const partition = (p: PartitionView): ResponsePartition =>
-    image ? clusterPartition(image, p, ctx.listenerName, version) : storedPartition(p);
+    responsePartition(image, p, ctx.listenerName, version);
   const describe = (topic: TopicView): ResponseTopic =>
     describeTopic(topic, version, request.includeTopicAuthorizedOperations, partition);
   const wanted = request.topics;
@@ -83,7 +72,7 @@ export function handleMetadata(
     response.topics = [...metadata.topics()].map(describe);
     return response;
   }
-  if (version < 12 && wanted.some((t) => t.name === null || t.topicId !== zeroUuid)) {
+  if (version < 12 && wanted.some((t) => t.name === null || t.topicId !== ZERO_UUID)) {
     response.topics = wanted.map((t) => errorTopic(t.name ?? '', ErrorCode.INVALID_REQUEST));
     return response;
   }
@@ -146,26 +135,13 @@ function describeTopic(
   };
 }
 
-/** A single node's partition: its own, as the view holds it. */
-function storedPartition(p: PartitionView): ResponsePartition {
-  return {
-    errorCode: ErrorCode.NONE,
-    partitionIndex: p.partitionIndex,
-    leaderId: p.leaderId,
-    leaderEpoch: p.leaderEpoch,
-    replicaNodes: [...p.replicaNodes],
-    isrNodes: [...p.isrNodes],
-    offlineReplicas: [...p.offlineReplicas],
-  };
-}
-
-function clusterPartition(
-  image: MetadataImage,
+function responsePartition(
+  image: MetadataImage | undefined,
   p: PartitionView,
   listenerName: string,
   version: number,
 ): ResponsePartition {
-  const answer = partitionForListener(image, p, listenerName, {
+  const answer = partitionAnswer(image, p, listenerName, {
     onlyLiveReplicas: version === 0,
     listenerNotFound: version >= 6,
   });
@@ -184,7 +160,7 @@ function errorTopic(name: string | null, errorCode: number): ResponseTopic {
   return {
     errorCode,
     name,
-    topicId: zeroUuid,
+    topicId: ZERO_UUID,
     isInternal: false,
     partitions: [],
     topicAuthorizedOperations: operationsNotRequested,

@@ -18,20 +18,20 @@
  * Version notes: v1 validateOnly; v2 errorMessage; v4 defaults (-1) for partitions and
  * replication factor; v5 flexible, configs in the answer; v7 topic ids.
  */
-import { ErrorCode } from '../../protocol/errors.ts';
 import { ApiKey } from '../../protocol/generated/api-catalogue.ts';
 import {
   type CreateTopicsRequest,
   type CreateTopicsResponse,
   newCreateTopicsResponse,
 } from '../../protocol/generated/apis/19-create-topics.ts';
-import { ZERO_UUID } from '../../protocol/wire/codec-support.ts';
 import {
+  createdTopic,
   createdTopicConfigs,
   newTopicOf,
   refusedTopic as refused,
-  refusedTopics,
+  refusedCreateTopics,
   repeatedNames,
+  repeatedTopic,
 } from './controller/topic-requests.ts';
 import { dataOf, withDataPath } from './data-path-handler.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
@@ -47,13 +47,7 @@ export async function handleCreateTopics(
   const repeated = repeatedNames(request.topics.map((t) => t.name));
   const response = newCreateTopicsResponse();
   const results = request.topics.map(async (topic): Promise<TopicResult> => {
-    if (repeated.has(topic.name)) {
-      return refused(
-        topic.name,
-        ErrorCode.INVALID_REQUEST,
-        'Found multiple entries for this topic.',
-      );
-    }
+    if (repeated.has(topic.name)) return repeatedTopic(topic.name);
     const result = await cluster.createTopic(newTopicOf(topic), request.validateOnly);
     if (result.errorCode !== 0 || !('topicId' in result)) {
       return refused(
@@ -62,16 +56,8 @@ export async function handleCreateTopics(
         'errorMessage' in result ? result.errorMessage : null,
       );
     }
-    return {
-      name: topic.name,
-      topicId: request.validateOnly ? ZERO_UUID : result.topicId,
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      topicConfigErrorCode: 0,
-      numPartitions: result.numPartitions,
-      replicationFactor: result.replicationFactor,
-      configs: version >= 5 ? createdTopicConfigs(result.configs, ctx.services.config) : null,
-    };
+    const configs = version >= 5 ? createdTopicConfigs(result.configs, ctx.services.config) : null;
+    return createdTopic(topic.name, result, request.validateOnly, configs);
   });
   response.topics = await Promise.all(results);
   return response;
@@ -83,9 +69,6 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
     minVersion: 2,
     maxVersion: 7,
     handle: handleCreateTopics,
-    errorResponse: (request, _version, errorCode) => ({
-      ...newCreateTopicsResponse(),
-      topics: refusedTopics(request, errorCode),
-    }),
+    errorResponse: refusedCreateTopics,
   }),
 );

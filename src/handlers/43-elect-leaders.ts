@@ -27,6 +27,7 @@ import {
   newElectLeadersResponse,
 } from '../../protocol/generated/apis/43-elect-leaders.ts';
 import type { ClusterMetadata, ControllerRequester } from '../metadata/cluster-metadata.ts';
+import { refusedElections } from './controller/topic-requests.ts';
 import { dataOf, withDataPath } from './data-path-handler.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
 
@@ -49,25 +50,6 @@ export function controllerChannelOf(cluster: ClusterMetadata): ControllerRequest
   return (cluster as ControllerForwarding).forwardToController;
 }
 
-/** The answer reporting one error: top level from v1, for each named partition in v0. */
-function failed(
-  request: ElectLeadersRequest,
-  version: number,
-  errorCode: number,
-): ElectLeadersResponse {
-  const response = newElectLeadersResponse();
-  if (version >= 1) return { ...response, errorCode };
-  response.replicaElectionResults = (request.topicPartitions ?? []).map((t) => ({
-    topic: t.topic,
-    partitionResult: t.partitions.map((partitionId) => ({
-      partitionId,
-      errorCode,
-      errorMessage: null,
-    })),
-  }));
-  return response;
-}
-
 export async function handleElectLeaders(
   ctx: RequestContext,
   request: ElectLeadersRequest,
@@ -76,16 +58,17 @@ export async function handleElectLeaders(
   const cluster = dataOf(ctx).cluster;
   if (!cluster.isClusterMode) return electOnSingleNode(cluster, request, version);
   const channel = controllerChannelOf(cluster);
-  if (!channel) return failed(request, version, ErrorCode.NOT_CONTROLLER);
+  if (!channel) return refusedElections(request, version, ErrorCode.NOT_CONTROLLER);
   let response: ElectLeadersResponse;
   try {
     // v0 decodes with electionType 0, PREFERRED, which is what v0 means: v2 carries it.
     response = await channel.send(Apis.ElectLeaders, FORWARD_VERSION, request);
   } catch (error) {
     ctx.logger.warn({ err: error }, 'ElectLeaders: no answer from the controller');
-    return failed(request, version, ErrorCode.REQUEST_TIMED_OUT);
+    return refusedElections(request, version, ErrorCode.REQUEST_TIMED_OUT);
   }
-  if (response.errorCode !== ErrorCode.NONE) return failed(request, version, response.errorCode);
+  if (response.errorCode !== ErrorCode.NONE)
+    return refusedElections(request, version, response.errorCode);
   return response;
 }
 
@@ -95,7 +78,7 @@ function electOnSingleNode(
   version: number,
 ): ElectLeadersResponse {
   if (request.electionType !== PREFERRED && request.electionType !== UNCLEAN) {
-    return failed(request, version, ErrorCode.INVALID_REQUEST);
+    return refusedElections(request, version, ErrorCode.INVALID_REQUEST);
   }
   const response = newElectLeadersResponse();
   // Every partition here has one replica, this node, and it leads: nothing to elect, and
@@ -135,6 +118,6 @@ export const electLeadersHandler = defineHandler<ElectLeadersRequest, ElectLeade
     minVersion: 0,
     maxVersion: 2,
     handle: handleElectLeaders,
-    errorResponse: failed,
+    errorResponse: refusedElections,
   }),
 );

@@ -20,12 +20,38 @@ import {
   newDescribeClusterResponse,
 } from '../../protocol/generated/apis/60-describe-cluster.ts';
 import { liveBrokers } from '../metadata/image-view.ts';
+import { clusterOperations } from './authorized-operations.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
 
-const endpointTypeBroker = 1;
-const endpointTypeController = 2;
-/** CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
-const clusterOperations = [5, 7, 8, 9, 10, 11, 12].reduce((set, op) => set | (1 << op), 0);
+/** DescribeCluster v1's endpointType: which listeners a client asks for (KIP-919). */
+export const EndpointType = { broker: 1, controller: 2 } as const;
+const endpointTypeNames: Record<number, string> = { 1: 'brokers', 2: 'controllers' };
+
+/**
+ * The error of a request for endpoints a listener does not serve (`served`), with Kafka's
+ * messages: the other known type MISMATCHED_ENDPOINT_TYPE, any other UNSUPPORTED; undefined
+ * when it asks for `served`. A v0 request cannot ask: it means brokers.
+ */
+export function endpointTypeError(
+  request: DescribeClusterRequest,
+  version: number,
+  served: number,
+): { readonly errorCode: number; readonly errorMessage: string } | undefined {
+  const wanted = version >= 1 ? request.endpointType : EndpointType.broker;
+  if (wanted === served) return undefined;
+  const name = endpointTypeNames[wanted];
+  if (name === undefined) {
+    return {
+      errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+      errorMessage: `unknown endpoint type ${wanted}`,
+    };
+  }
+  const servedName = endpointTypeNames[served];
+  return {
+    errorCode: ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+    errorMessage: `this listener serves ${servedName} (endpoint type ${served}), not ${name}`,
+  };
+}
 
 export function handleDescribeCluster(
   ctx: RequestContext,
@@ -35,23 +61,23 @@ export function handleDescribeCluster(
   const { metadata } = ctx.services;
   const response = newDescribeClusterResponse();
   response.clusterId = metadata.clusterId;
-  const wanted = request.endpointType;
-  if (version >= 1 && wanted !== endpointTypeBroker) {
-    const known = wanted === endpointTypeController;
-    response.errorCode = known
-      ? ErrorCode.MISMATCHED_ENDPOINT_TYPE
-      : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE;
-    response.errorMessage = known
-      ? `this listener serves brokers (endpoint type ${endpointTypeBroker}), not controllers`
-      : `unknown endpoint type ${wanted}`;
-    return response;
-  }
+  const refused = endpointTypeError(request, version, EndpointType.broker);
+  if (refused) return { ...response, ...refused };
   response.controllerId = metadata.controllerId();
-  response.brokers = liveBrokers(metadata, ctx.listenerName).map((b) => ({
-    brokerId: b.nodeId,
-    host: b.host,
-    port: b.port,
-    rack: b.rack,
+  return describedNodes(response, request, liveBrokers(metadata, ctx.listenerName));
+}
+
+/** The answer's nodes (brokers or controllers) and, when asked, the authorized operations. */
+export function describedNodes(
+  response: DescribeClusterResponse,
+  request: DescribeClusterRequest,
+  nodes: readonly { nodeId: number; host: string; port: number; rack?: string | null }[],
+): DescribeClusterResponse {
+  response.brokers = nodes.map((n) => ({
+    brokerId: n.nodeId,
+    host: n.host,
+    port: n.port,
+    rack: n.rack ?? null,
   }));
   if (request.includeClusterAuthorizedOperations) {
     response.clusterAuthorizedOperations = clusterOperations;

@@ -25,9 +25,10 @@ import {
   newDescribeTopicPartitionsResponse,
 } from '../../protocol/generated/apis/75-describe-topic-partitions.ts';
 import { ZERO_UUID } from '../../protocol/wire/codec-support.ts';
-import { clusterImageOf, partitionForListener } from '../metadata/image-view.ts';
+import { clusterImageOf, partitionAnswer } from '../metadata/image-view.ts';
 import type { MetadataImage } from '../metadata/metadata-image.ts';
 import { isValidTopicName } from '../metadata/topic-commands.ts';
+import { topicOperations } from './authorized-operations.ts';
 import { defineHandler, type RequestContext } from './handler.ts';
 import type { PartitionView, TopicView } from './metadata-view.ts';
 
@@ -35,8 +36,6 @@ type TopicResult = DescribeTopicPartitionsResponse['topics'][number];
 type PartitionResult = TopicResult['partitions'][number];
 
 const PARTITION_LIMIT_MAX = 2000;
-/** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS. */
-const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((set, op) => set | (1 << op), 0);
 
 function unknownTopic(name: string): TopicResult {
   return {
@@ -47,7 +46,7 @@ function unknownTopic(name: string): TopicResult {
     topicId: ZERO_UUID,
     isInternal: false,
     partitions: [],
-    topicAuthorizedOperations: TOPIC_OPERATIONS,
+    topicAuthorizedOperations: topicOperations,
   };
 }
 
@@ -58,7 +57,7 @@ export function handleDescribeTopicPartitions(
   const cluster = ctx.services.metadata;
   const image = clusterImageOf(cluster);
   const partition = (topic: TopicView, p: PartitionView): PartitionResult =>
-    image ? clusterPartition(image, topic.name, p, ctx.listenerName) : storedPartition(p);
+    responsePartition(image, topic.name, p, ctx.listenerName);
   const response = newDescribeTopicPartitionsResponse();
   const names =
     request.topics.length > 0
@@ -101,36 +100,21 @@ function describe(
     topicId: topic.topicId,
     isInternal: topic.isInternal,
     partitions: topic.partitions.slice(first, first + count).map((p) => partition(topic, p)),
-    topicAuthorizedOperations: TOPIC_OPERATIONS,
+    topicAuthorizedOperations: topicOperations,
   };
 }
 
-/** A single node's partition: its own, as the view holds it. */
-function storedPartition(p: PartitionView): PartitionResult {
-  return {
-    errorCode: ErrorCode.NONE,
-    partitionIndex: p.partitionIndex,
-    leaderId: p.leaderId,
-    leaderEpoch: p.leaderEpoch,
-    replicaNodes: [...p.replicaNodes],
-    isrNodes: [...p.isrNodes],
-    eligibleLeaderReplicas: [],
-    lastKnownElr: [],
-    offlineReplicas: [...p.offlineReplicas],
-  };
-}
-
-function clusterPartition(
-  image: MetadataImage,
+function responsePartition(
+  image: MetadataImage | undefined,
   topicName: string,
   p: PartitionView,
   listenerName: string,
 ): PartitionResult {
-  const answer = partitionForListener(image, p, listenerName, {
+  const answer = partitionAnswer(image, p, listenerName, {
     onlyLiveReplicas: false,
     listenerNotFound: false,
   });
-  const elr = image.topic(topicName)?.partitions[p.partitionIndex];
+  const elr = image?.topic(topicName)?.partitions[p.partitionIndex];
   return {
     errorCode: ErrorCode.NONE,
     partitionIndex: p.partitionIndex,

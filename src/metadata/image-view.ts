@@ -13,7 +13,7 @@
  *   had to leave one out (Kafka's errorUnavailableEndpoints).
  *
  * On a single node the image has no registrations: callers answer from the MetadataView as
- * before (`clusterImageOf` says which).
+ * before (`clusterImageOf` says which; `partitionAnswer` does either).
  */
 import { ErrorCode } from '../../protocol/errors.ts';
 import type { BrokerEndpoint, MetadataView, PartitionView } from '../handlers/metadata-view.ts';
@@ -94,4 +94,19 @@ export function partitionForListener(
     isrNodes,
     offlineReplicas,
   };
+}
+
+/**
+ * A partition as clients on `listenerName` see it: from the registrations of `image` (cluster
+ * mode, `clusterImageOf`), else (a single node) as the view holds it, with no error.
+ */
+export function partitionAnswer(
+  image: MetadataImage | undefined,
+  partition: PartitionView,
+  listenerName: string,
+  options: PartitionAnswerOptions,
+): PartitionAnswer {
+  if (image) return partitionForListener(image, partition, listenerName, options);
+  const { leaderId, replicaNodes, isrNodes, offlineReplicas } = partition;
+  return { errorCode: ErrorCode.NONE, leaderId, replicaNodes, isrNodes, offlineReplicas };
 }

@@ -30,7 +30,13 @@ import { MetadataRecordType } from '../../protocol/generated/metadata-record-tab
 import { ZERO_UUID } from '../../protocol/wire/codec-support.ts';
 import type { PartitionView, TopicView } from '../handlers/metadata-view.ts';
 import { ShardedMap, type ShardedMapDraft } from './image-sharded-map.ts';
-import { CONFIG_RESOURCE_TOPIC, type MetadataRecord } from './metadata-record.ts';
+import {
+  CONFIG_RESOURCE_TOPIC,
+  ControlledShutdownChange,
+  FencedChange,
+  LEADER_UNCHANGED,
+  type MetadataRecord,
+} from './metadata-record.ts';
 
 export interface PartitionImage extends PartitionView {
   readonly partitionEpoch: number;
@@ -92,14 +98,6 @@ export const INTERNAL_TOPICS: ReadonlySet<string> = new Set([
   '__consumer_offsets',
   '__transaction_state',
 ]);
-
-/** PartitionChangeRecord's "leader unchanged" value. */
-const LEADER_UNCHANGED = -2;
-/** BrokerRegistrationChangeRecord.fenced values. */
-const FENCE = 1;
-const UNFENCE = -1;
-/** BrokerRegistrationChangeRecord.inControlledShutdown: entered controlled shutdown. */
-const IN_CONTROLLED_SHUTDOWN = 1;
 
 const NONE: readonly number[] = Object.freeze([]);
 
@@ -441,10 +439,11 @@ function registrationChanged(
   change: BrokerRegistrationChangeRecord,
 ): BrokerImage {
   let fenced = broker.fenced;
-  if (change.fenced === FENCE) fenced = true;
-  else if (change.fenced === UNFENCE) fenced = false;
+  if (change.fenced === FencedChange.FENCE) fenced = true;
+  else if (change.fenced === FencedChange.UNFENCE) fenced = false;
   const inControlledShutdown =
-    broker.inControlledShutdown || change.inControlledShutdown === IN_CONTROLLED_SHUTDOWN;
+    broker.inControlledShutdown ||
+    change.inControlledShutdown === ControlledShutdownChange.IN_CONTROLLED_SHUTDOWN;
   const logDirs = change.logDirs.length > 0 ? [...change.logDirs] : broker.logDirs;
   return { ...broker, fenced, inControlledShutdown, logDirs };
 }

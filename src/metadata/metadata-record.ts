@@ -40,6 +40,26 @@ export const FRAME_VERSION = 1;
 /** ConfigRecord.resourceType of a topic (Kafka's ConfigResource.Type.TOPIC). */
 export const CONFIG_RESOURCE_TOPIC = 2;
 
+/** PartitionChangeRecord.leader: "no change". */
+export const LEADER_UNCHANGED = -2;
+/** A partition without a leader. */
+export const NO_LEADER = -1;
+
+/** PartitionRecord.leaderRecoveryState (KIP-704). */
+export const LeaderRecoveryState = {
+  RECOVERED: 0,
+  /** Elected uncleanly: the leader must tell the controller once it has recovered. */
+  RECOVERING: 1,
+  /** PartitionChangeRecord: "no change". */
+  UNCHANGED: -1,
+} as const;
+
+/** BrokerRegistrationChangeRecord.fenced (an int8 tri-state). */
+export const FencedChange = { UNFENCE: -1, NONE: 0, FENCE: 1 } as const;
+
+/** BrokerRegistrationChangeRecord.inControlledShutdown. */
+export const ControlledShutdownChange = { NONE: 0, IN_CONTROLLED_SHUTDOWN: 1 } as const;
+
 type Typed<K extends keyof typeof MetadataRecordType, T> = {
   readonly type: (typeof MetadataRecordType)[K];
   readonly data: T;

@@ -1,44 +1,18 @@
-/**
- * A broker's data path in cluster mode: the same `DataPath` the handlers use in single-node
- * mode, built over the node runtime instead of a local metadata log:
- *
- * - the LogManager leaves `__cluster_metadata-0` to the quorum (its StorageRaftLog owns it);
- * - ClusterMetadata starts empty and follows the quorum's committed stream (replayed from the
- *   log on start); topic commands are forwarded to the active controller;
- * - the ReplicaManager leads or follows what each image assigns here: followers fetch through
- *   a ReplicaFetcherManager over connections to the other brokers, leaders change ISRs with
- *   AlterPartition through the controller channel;
- * - the BrokerLifecycleManager registers once the listeners are bound (`register()`), and
- *   heartbeats with the offset of the applied image.
- *
- * A failure to apply a committed batch is fatal (`onFatal`): the image would no longer follow
- * the log, and serving from it could contradict the controller.
- */
-import { resolve } from 'node:path';
-import type { FileSystem } from '../../storage/io/file-system.ts';
-import { LogManager } from '../../storage/log/log-manager.ts';
-import type { BrokerConfig } from '../config/catalogue.ts';
-import { brokerLogConfig, logConfigOverrides } from '../config/topic-config.ts';
-import type { BrokerEndpoint } from '../handlers/metadata-view.ts';
 import { ClusterMetadata } from '../metadata/cluster-metadata.ts';
 import { MetadataImage } from '../metadata/metadata-image.ts';
-import { METADATA_TOPIC } from '../metadata/metadata-log.ts';
-import type { DataPath } from '../replication/data-path.ts';
+import {
+  type DataPath,
+  type DataPathOptions,
+  newReplicaManager,
+  openNodeLogs,
+  topicDefaultsOf,
+} from '../replication/data-path.ts';
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.ts';
-import { ReplicaManager } from '../replication/replica-manager.ts';
-import type { Clock } from '../util/clock.ts';
-import type { Logger } from '../util/logger.ts';
-import type { Random } from '../util/random.ts';
 import type { BrokerLifecycleManager } from './broker-lifecycle.ts';
+import { HostingGate } from './hosting-gate.ts';
 import type { NodeRuntime } from './node-runtime.ts';
 
-export interface ClusterDataPathOptions {
-  readonly config: BrokerConfig;
-  readonly fs: FileSystem;
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly logger: Logger;
-  readonly endpoints: () => ReadonlyMap<string, BrokerEndpoint>;
+export interface ClusterDataPathOptions extends DataPathOptions {
   readonly node: NodeRuntime;
   readonly clusterId: string;
   readonly onFatal: (error: Error) => void;
@@ -51,22 +25,12 @@ export interface ClusterDataPath extends DataPath {
 export async function openClusterDataPath(
   options: ClusterDataPathOptions,
 ): Promise<ClusterDataPath> {
-  const { config, fs, clock, random, logger, node, clusterId } = options;
-  const logDirs = config['log.dirs'].map((dir) => resolve(dir));
-  const defaults = brokerLogConfig(config);
+  const { config, clock, random, logger, node, clusterId } = options;
   let cluster: ClusterMetadata | undefined;
-  const logs = await LogManager.open({
-    fs,
-    clock,
-    random,
-    logDirs,
-    defaultConfig: defaults,
-    foreignTopics: new Set([METADATA_TOPIC]),
-    topicConfig: (topic) => {
-      const image = cluster?.image.topic(topic);
-      return image ? logConfigOverrides(image.configs) : undefined;
-    },
-    onBackgroundError: (error) => logger.error({ err: error }, 'storage background error'),
+  const logs = await openNodeLogs({
+    ...options,
+    metadataLog: 'quorum',
+    topicOf: (topic) => cluster?.image.topic(topic),
   });
   // The lifecycle needs the image's offset and the image's forwarding needs the broker epoch.
   let lifecycle: BrokerLifecycleManager | undefined;
@@ -78,10 +42,7 @@ export async function openClusterDataPath(
     image: MetadataImage.EMPTY,
     forward: node.forwarding(brokerEpoch),
     random,
-    defaults: () => ({
-      numPartitions: config['num.partitions'],
-      replicationFactor: config['default.replication.factor'],
-    }),
+    defaults: topicDefaultsOf(config),
   });
   const opened = cluster;
   const channels = node.brokerChannels(() => opened.image);
@@ -101,52 +62,21 @@ export async function openClusterDataPath(
       requestTimeoutMs: config['replica.socket.timeout.ms'],
     },
   });
-  const replicas = new ReplicaManager({
+  const replicas = newReplicaManager({
+    ...options,
     logs,
-    nodeId: config['node.id'],
-    clock,
-    random,
-    logger,
-    defaults,
     fetchers,
     alterPartition: node.alterPartitionSender(),
     brokerEpoch,
-    replicaLagTimeMaxMs: config['replica.lag.time.max.ms'],
   });
-  // Until the image holds this broker's own registration (so every record before it), an
-  // image may be a prefix of the log: applying it would delete the logs of topics it does not
-  // show yet. Kafka's broker waits for the same catch-up before its ReplicaManager starts.
-  // The registration may reach the image before its answer gives us the epoch, so the check
-  // runs on each image and again when the lifecycle asks whether it may be unfenced.
-  const nodeId = config['node.id'];
-  const holdsOwnRegistration = (image: MetadataImage): boolean => {
-    const epoch = brokerEpoch();
-    return epoch >= 0 && image.offset >= epoch && image.broker(nodeId)?.epoch === epoch;
+  const fatal = (error: unknown): void => {
+    options.onFatal(error instanceof Error ? error : new Error(String(error)));
   };
-  let caughtUp = false;
-  let hosting = false;
-  let applied: Promise<void> = Promise.resolve();
-  const host = (image: MetadataImage): Promise<void> => {
-    applied = applied.then(() => replicas.applyImage(image));
-    return applied;
-  };
-  const catchUp = (image: MetadataImage): Promise<void> | undefined => {
-    if (caughtUp || !holdsOwnRegistration(image)) return undefined;
-    caughtUp = true;
-    logger.info({ metadataOffset: image.offset }, 'metadata caught up: hosting replicas');
-    return host(image).then(() => {
-      hosting = true;
-    });
-  };
-  opened.onImage(async (next) => {
-    if (caughtUp) await host(next);
-    else await catchUp(next);
-  });
+  const gate = new HostingGate({ nodeId: config['node.id'], brokerEpoch, replicas, logger });
+  opened.onImage((next) => gate.onImage(next));
   const listener = {
     onCommitted: (batch: Parameters<ClusterMetadata['applyCommitted']>[0]) => {
-      opened.applyCommitted(batch).catch((error: unknown) => {
-        options.onFatal(error instanceof Error ? error : new Error(String(error)));
-      });
+      opened.applyCommitted(batch).catch(fatal);
     },
   };
   node.quorum.addListener(listener);
@@ -154,10 +84,8 @@ export async function openClusterDataPath(
     metadataOffset: () => opened.image.offset,
     // Unfenced (so given leaderships) only once the replicas follow the caught-up image.
     readyToUnfence: () => {
-      catchUp(opened.image)?.catch((error: unknown) => {
-        options.onFatal(error instanceof Error ? error : new Error(String(error)));
-      });
-      return hosting;
+      gate.catchUp(opened.image)?.catch(fatal);
+      return gate.hosting;
     },
   });
   const registered = lifecycle;

@@ -21,19 +21,25 @@ export interface ControllerListenerOptions {
   readonly services: Omit<ControllerServices, 'apiVersions'>;
   /** Served in addition, for keys the controller registry does not serve (tests, tools). */
   readonly handlers?: readonly Handler[];
+  /**
+   * Serve the cluster-management APIs. Default: whether `services.controller` is set; a
+   * listener bound before its controller exists (a getter) says so here.
+   */
+  readonly runsController?: boolean;
 }
 
 export function controllerListener(options: ControllerListenerOptions): KafkaServer {
   const registry = controllerRegistry(schemaRangeOf, {
-    runsController: options.services.controller !== undefined,
+    runsController: options.runsController ?? options.services.controller !== undefined,
   });
   for (const handler of options.handlers ?? []) {
     if (!registry.range(handler.apiKey)) registry.register(handler);
   }
-  const services: ControllerServices = {
-    ...options.services,
-    apiVersions: () => registry.apiVersions(),
-  };
+  // Inherits from the given services rather than copying them, so a getter (a controller
+  // started after the listener) is read on each request.
+  const services: ControllerServices = Object.create(options.services, {
+    apiVersions: { value: () => registry.apiVersions(), enumerable: true },
+  });
   const clock = options.services.clock;
   return new KafkaServer({
     listenerName: options.listenerName ?? 'CONTROLLER',

@@ -147,15 +147,7 @@ export class PartitionLeaderState {
     const nowMs = options.clock.nowMs();
     for (const id of this.#replicas) {
       if (id === options.nodeId) continue;
-      // A new leader trusts its ISR for one lag period; others start as never caught up, so
-      // they do not hold back the HW (Partition.resetReplicaState).
-      this.#followers.set(id, {
-        logEndOffset: -1,
-        lastCaughtUpTimeMs: this.#isr.includes(id) ? nowMs : 0,
-        lastFetchTimeMs: 0,
-        lastFetchLeaderLogEndOffset: -1,
-        brokerEpoch: -1,
-      });
+      this.#followers.set(id, this.#newFollower(id, nowMs));
     }
     this.#armShrinkCheck();
     this.#maybeIncrementHighWatermark();
@@ -243,13 +235,7 @@ export class PartitionLeaderState {
     }
     for (const id of this.#replicas) {
       if (id === this.#o.nodeId || this.#followers.has(id)) continue;
-      this.#followers.set(id, {
-        logEndOffset: -1,
-        lastCaughtUpTimeMs: this.#isr.includes(id) ? nowMs : 0,
-        lastFetchTimeMs: 0,
-        lastFetchLeaderLogEndOffset: -1,
-        brokerEpoch: -1,
-      });
+      this.#followers.set(id, this.#newFollower(id, nowMs));
     }
     this.#o.onIsrChange?.();
     this.#maybeIncrementHighWatermark();
@@ -277,6 +263,20 @@ export class PartitionLeaderState {
       'shrinking ISR',
     );
     this.#propose(this.#isr.filter((id) => !out.includes(id)));
+  }
+
+  /**
+   * A follower not heard from yet. One in the ISR is trusted for one lag period; others start
+   * as never caught up, so they do not hold back the HW (Partition.resetReplicaState).
+   */
+  #newFollower(id: number, nowMs: number): MutableProgress {
+    return {
+      logEndOffset: -1,
+      lastCaughtUpTimeMs: this.#isr.includes(id) ? nowMs : 0,
+      lastFetchTimeMs: 0,
+      lastFetchLeaderLogEndOffset: -1,
+      brokerEpoch: -1,
+    };
   }
 
   #armShrinkCheck(): void {

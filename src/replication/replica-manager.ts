@@ -50,6 +50,10 @@ import {
   PartitionLeaderState,
 } from './partition-leader-state.ts';
 import { ProducerStateTable } from './producer-state.ts';
+import type { FollowedPartition } from './replica-fetcher.ts';
+
+/** A partition handed to the follower fetchers: replica-fetcher.ts owns the shape. */
+export type { FollowedPartition } from './replica-fetcher.ts';
 
 export type PartitionRole = 'leader' | 'follower';
 
@@ -68,20 +72,6 @@ export interface HostedPartition {
   readonly topicConfigs: ReadonlyMap<string, string>;
   /** Followers, ISR and HW while this node leads the partition (role 'leader'). */
   readonly leader: PartitionLeaderState | undefined;
-}
-
-/** A partition handed to the follower fetchers (FOLLOWER's replica-fetcher.ts, same shape). */
-export interface FollowedPartition {
-  readonly topic: string;
-  readonly topicId: string;
-  readonly partition: number;
-  readonly leaderId: number;
-  readonly leaderEpoch: number;
-  readonly log: PartitionLog;
-  /** Called after each follower append (producer state, purgatory). */
-  onAppended(batches: readonly RecordBatchView[]): void;
-  /** Called after the log was truncated (divergence, reset); its new end is given. */
-  onTruncated?(logEndOffset: number): void;
 }
 
 /** What ReplicaManager uses of the ReplicaFetcherManager. */
@@ -237,17 +227,15 @@ export class ReplicaManager {
     if (current) this.#stopLeading(key, current);
     const log = current?.log ?? (await this.#logs.createLog(topic.name, p.partitionIndex));
     let producers = current?.producers ?? (await loadProducerState(log));
-    const base = {
+    const replica = {
       topic: topic.name,
       topicId: topic.topicId,
       partition: p.partitionIndex,
       leaderId: p.leaderId,
       leaderEpoch: p.leaderEpoch,
       log,
-      producers,
-      config,
-      topicConfigs: topic.configs,
     };
+    const base = { ...replica, producers, config, topicConfigs: topic.configs };
     if (role === 'follower') {
       this.#partitions.set(key, { ...base, role, leader: undefined });
       const fetchers = this.#o.fetchers;
@@ -260,12 +248,7 @@ export class ReplicaManager {
         return;
       }
       fetchers.follow({
-        topic: topic.name,
-        topicId: topic.topicId,
-        partition: p.partitionIndex,
-        leaderId: p.leaderId,
-        leaderEpoch: p.leaderEpoch,
-        log,
+        ...replica,
         onAppended: (batches) => this.#followerAppended(key, producers, batches),
         onTruncated: () => this.#producersStale.add(key),
       });

@@ -5,7 +5,6 @@
  * NodeClient.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Apis } from '../../protocol/generated/api-table.ts';
@@ -27,21 +26,7 @@ export interface NodeEvent {
   readonly [key: string]: unknown;
 }
 
-/** Free loopback ports: bound at port 0 by the OS, then released for the children. */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  const servers = [];
-  for (let i = 0; i < count; i++) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    servers.push(server);
-    const address = server.address();
-    if (typeof address !== 'object' || !address) throw new Error('no address');
-    ports.push(address.port);
-  }
-  for (const server of servers) await new Promise((resolve) => server.close(resolve));
-  return ports;
-}
+export { freePorts } from '../../src/server/free-ports.ts';
 
 export class ControllerProcess {
   readonly nodeId: number;

@@ -58,6 +58,7 @@ import { ClusterMetadata } from '../../src/metadata/cluster-metadata.ts';
 import { MetadataImage } from '../../src/metadata/metadata-image.ts';
 import { BrokerLifecycleManager } from '../../src/node/broker-lifecycle.ts';
 import { saysNotController } from '../../src/node/controller-channel.ts';
+import { HostingGate } from '../../src/node/hosting-gate.ts';
 import { MemoryQuorumStateStore, MemoryRaftLog } from '../../src/raft/memory-log.ts';
 import type { RaftEnvelope } from '../../src/raft/messages.ts';
 import { type DurableRaftLog, RaftDriver } from '../../src/raft/raft-driver.ts';
@@ -372,30 +373,10 @@ export class ClusterSim {
     });
     const decided = new Map<string, IsrAtDecision>();
     this.#observeDecisions(replicas, decided);
-    // The catch-up gate of src/node/cluster-data-path.ts: host replicas only from an image
-    // that holds this broker's own registration (so every record before it).
-    const holdsOwnRegistration = (image: MetadataImage): boolean => {
-      const epoch = brokerEpoch();
-      return epoch >= 0 && image.offset >= epoch && image.broker(node.id)?.epoch === epoch;
-    };
-    let caughtUp = false;
-    let hosting = false;
-    let applied: Promise<void> = Promise.resolve();
-    const host = (image: MetadataImage): Promise<void> => {
-      applied = applied.then(() => replicas.applyImage(image));
-      return applied;
-    };
-    const catchUp = (image: MetadataImage): Promise<void> | undefined => {
-      if (caughtUp || !holdsOwnRegistration(image)) return undefined;
-      caughtUp = true;
-      return host(image).then(() => {
-        hosting = true;
-      });
-    };
-    cluster.onImage(async (next) => {
-      if (caughtUp) await host(next);
-      else await catchUp(next);
-    });
+    // The catch-up gate of cluster mode: host replicas only from an image that holds this
+    // broker's own registration (so every record before it).
+    const gate = new HostingGate({ nodeId: node.id, brokerEpoch, replicas });
+    cluster.onImage((next) => gate.onImage(next));
     lifecycle = new BrokerLifecycleManager({
       nodeId: node.id,
       clusterId: CLUSTER_ID,
@@ -408,8 +389,8 @@ export class ClusterSim {
       heartbeatIntervalMs: 250,
       metadataOffset: () => cluster.image.offset,
       readyToUnfence: () => {
-        catchUp(cluster.image)?.catch((error: unknown) => this.#fatal(node, clock, error));
-        return hosting;
+        gate.catchUp(cluster.image)?.catch((error: unknown) => this.#fatal(node, clock, error));
+        return gate.hosting;
       },
     });
     const started: Incarnation = {

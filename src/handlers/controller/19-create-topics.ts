@@ -20,15 +20,16 @@ import {
   type CreateTopicsResponse,
   newCreateTopicsResponse,
 } from '../../../protocol/generated/apis/19-create-topics.ts';
-import { ZERO_UUID } from '../../../protocol/wire/codec-support.ts';
 import { defineHandler } from '../handler.ts';
 import { withController } from './controller-services.ts';
 import {
+  createdTopic,
   createdTopicConfigs,
   newTopicOf,
+  refusedCreateTopics,
   refusedTopic,
-  refusedTopics,
   repeatedNames,
+  repeatedTopic,
 } from './topic-requests.ts';
 
 export const controllerCreateTopicsHandler = defineHandler<
@@ -49,33 +50,17 @@ export const controllerCreateTopicsHandler = defineHandler<
       const response = newCreateTopicsResponse();
       response.topics = request.topics.map((t) => {
         const result = byName.get(t.name);
-        if (repeated.has(t.name) || !result) {
-          return refusedTopic(
-            t.name,
-            ErrorCode.INVALID_REQUEST,
-            'Found multiple entries for this topic.',
-          );
-        }
+        if (repeated.has(t.name) || !result) return repeatedTopic(t.name);
         if (result.errorCode !== ErrorCode.NONE) {
           return refusedTopic(t.name, result.errorCode, result.errorMessage);
         }
         const overrides = new Map<string, string>();
         for (const c of t.configs) if (c.value !== null) overrides.set(c.name, c.value);
-        return {
-          name: t.name,
-          topicId: request.validateOnly ? ZERO_UUID : result.topicId,
-          errorCode: ErrorCode.NONE,
-          errorMessage: null,
-          topicConfigErrorCode: 0,
-          numPartitions: result.numPartitions,
-          replicationFactor: result.replicationFactor,
-          configs: version >= 5 ? createdTopicConfigs(overrides, config) : null,
-        };
+        const configs = version >= 5 ? createdTopicConfigs(overrides, config) : null;
+        return createdTopic(t.name, result, request.validateOnly, configs);
       });
       return response;
     },
-    errorResponse(request, _version, errorCode) {
-      return { ...newCreateTopicsResponse(), topics: refusedTopics(request, errorCode) };
-    },
+    errorResponse: refusedCreateTopics,
   }),
 );

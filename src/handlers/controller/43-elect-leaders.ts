@@ -13,27 +13,13 @@
  * partition); v1 electionType and the top-level error; v2 flexible.
  */
 import { ApiKey } from '../../../protocol/generated/api-catalogue.ts';
-import {
-  type ElectLeadersRequest,
-  type ElectLeadersResponse,
-  newElectLeadersResponse,
+import type {
+  ElectLeadersRequest,
+  ElectLeadersResponse,
 } from '../../../protocol/generated/apis/43-elect-leaders.ts';
 import { defineHandler } from '../handler.ts';
 import { withController } from './controller-services.ts';
-
-function failed(request: ElectLeadersRequest, version: number, errorCode: number) {
-  const response = newElectLeadersResponse();
-  if (version >= 1) return { ...response, errorCode };
-  response.replicaElectionResults = (request.topicPartitions ?? []).map((t) => ({
-    topic: t.topic,
-    partitionResult: t.partitions.map((partitionId) => ({
-      partitionId,
-      errorCode,
-      errorMessage: null,
-    })),
-  }));
-  return response;
-}
+import { refusedElections } from './topic-requests.ts';
 
 export const controllerElectLeadersHandler = defineHandler<
   ElectLeadersRequest,
@@ -48,8 +34,8 @@ export const controllerElectLeadersHandler = defineHandler<
       const response = await controller.electLeaders(request);
       return version >= 1 || response.errorCode === 0
         ? response
-        : failed(request, version, response.errorCode);
+        : refusedElections(request, version, response.errorCode);
     },
-    errorResponse: failed,
+    errorResponse: refusedElections,
   }),
 );

@@ -21,13 +21,9 @@ import {
   newDescribeClusterResponse,
 } from '../../../protocol/generated/apis/60-describe-cluster.ts';
 import { quorumVotersOf } from '../../config/derived.ts';
+import { describedNodes, EndpointType, endpointTypeError } from '../60-describe-cluster.ts';
 import { defineHandler } from '../handler.ts';
 import type { ControllerServices } from './controller-services.ts';
-
-const endpointTypeBroker = 1;
-const endpointTypeController = 2;
-/** CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
-const clusterOperations = [5, 7, 8, 9, 10, 11, 12].reduce((set, op) => set | (1 << op), 0);
 
 function failed(errorCode: number, errorMessage: string | null): DescribeClusterResponse {
   return { ...newDescribeClusterResponse(), errorCode, errorMessage };
@@ -43,28 +39,13 @@ export const controllerDescribeClusterHandler = defineHandler<
   handle(ctx, request, version) {
     const { controller, config } = ctx.services as unknown as Partial<ControllerServices>;
     if (!controller || !config) return failed(ErrorCode.NOT_CONTROLLER, null);
-    const wanted = version >= 1 ? request.endpointType : endpointTypeBroker;
-    if (wanted === endpointTypeBroker) {
-      const message = `this listener serves controllers (endpoint type ${endpointTypeController})`;
-      return failed(ErrorCode.MISMATCHED_ENDPOINT_TYPE, `${message}, not brokers`);
-    }
-    if (wanted !== endpointTypeController) {
-      return failed(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, `unknown endpoint type ${wanted}`);
-    }
+    const refused = endpointTypeError(request, version, EndpointType.controller);
+    if (refused) return failed(refused.errorCode, refused.errorMessage);
     const response = newDescribeClusterResponse();
-    response.endpointType = endpointTypeController;
+    response.endpointType = EndpointType.controller;
     response.clusterId = controller.clusterId;
     response.controllerId = controller.activeControllerId();
-    response.brokers = quorumVotersOf(config).map((v) => ({
-      brokerId: v.nodeId,
-      host: v.host,
-      port: v.port,
-      rack: null,
-    }));
-    if (request.includeClusterAuthorizedOperations) {
-      response.clusterAuthorizedOperations = clusterOperations;
-    }
-    return response;
+    return describedNodes(response, request, quorumVotersOf(config));
   },
   errorResponse: (_request, _version, errorCode) => failed(errorCode, null),
 });

@@ -1,15 +1,19 @@
 /**
- * Request translation shared by the single-node topic handlers (src/handlers/19, 20, 37, 44)
+ * Request translation shared by the single-node topic handlers (src/handlers/19, 20, 37, 43, 44)
  * and the controller listener's (this directory): the request's topics as the commands take
  * them, and the answers' per-topic parts. One place, so both paths answer alike.
  */
 import { ErrorCode } from '../../../protocol/errors.ts';
+import { newCreateTopicsResponse } from '../../../protocol/generated/apis/19-create-topics.ts';
+import { newElectLeadersResponse } from '../../../protocol/generated/apis/43-elect-leaders.ts';
 import type {
   AlterConfigsRequest,
   CreateTopicsRequest,
   CreateTopicsResponse,
   DeleteTopicsRequest,
   DeleteTopicsResponse,
+  ElectLeadersRequest,
+  ElectLeadersResponse,
   IncrementalAlterConfigsRequest,
 } from '../../../protocol/generated/index.ts';
 import { ZERO_UUID } from '../../../protocol/wire/codec-support.ts';
@@ -46,9 +50,61 @@ export function refusedTopic(
   };
 }
 
+/** A CreateTopics topic named more than once in the request. */
+export function repeatedTopic(name: string): CreateTopicResult {
+  return refusedTopic(name, ErrorCode.INVALID_REQUEST, 'Found multiple entries for this topic.');
+}
+
+/** A CreateTopics topic created (validateOnly: it would be, and Kafka then gives no id). */
+export function createdTopic(
+  name: string,
+  created: {
+    readonly topicId: string;
+    readonly numPartitions: number;
+    readonly replicationFactor: number;
+  },
+  validateOnly: boolean,
+  configs: CreateTopicResult['configs'],
+): CreateTopicResult {
+  return {
+    name,
+    topicId: validateOnly ? ZERO_UUID : created.topicId,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    topicConfigErrorCode: 0,
+    numPartitions: created.numPartitions,
+    replicationFactor: created.replicationFactor,
+    configs,
+  };
+}
+
 /** CreateTopics with every topic refused `errorCode` (a handler's errorResponse). */
-export function refusedTopics(request: CreateTopicsRequest, errorCode: number) {
-  return request.topics.map((t) => refusedTopic(t.name, errorCode, null));
+export function refusedCreateTopics(
+  request: CreateTopicsRequest,
+  _version: number,
+  errorCode: number,
+): CreateTopicsResponse {
+  const topics = request.topics.map((t) => refusedTopic(t.name, errorCode, null));
+  return { ...newCreateTopicsResponse(), topics };
+}
+
+/** ElectLeaders reporting one error: top level from v1, for each named partition in v0. */
+export function refusedElections(
+  request: ElectLeadersRequest,
+  version: number,
+  errorCode: number,
+): ElectLeadersResponse {
+  const response = newElectLeadersResponse();
+  if (version >= 1) return { ...response, errorCode };
+  response.replicaElectionResults = (request.topicPartitions ?? []).map((t) => ({
+    topic: t.topic,
+    partitionResult: t.partitions.map((partitionId) => ({
+      partitionId,
+      errorCode,
+      errorMessage: null,
+    })),
+  }));
+  return response;
 }
 
 /** A CreateTopics request topic as the topic commands take it. */

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { Apis } from '../../../protocol/generated/api-table.ts';
 import {
+  type ElectLeadersRequest,
   newDescribeQuorumRequest,
   newElectLeadersRequest,
 } from '../../../protocol/generated/index.ts';
@@ -57,6 +58,11 @@ test('both are registered, so ApiVersions advertises them', () => {
   expect(served.get(Apis.DescribeQuorum.apiKey)).toMatchObject({ minVersion: 0, maxVersion: 2 });
 });
 
+/** ElectLeaders through the codecs to the single node's handler. */
+function elect(request: ElectLeadersRequest, version: number) {
+  return call(fixture, Apis.ElectLeaders, electLeadersHandler, request, version);
+}
+
 describe('ElectLeaders on a single node', () => {
   test('named partitions need no election; unknown ones are named', async () => {
     await setup();
@@ -69,13 +75,7 @@ describe('ElectLeaders on a single node', () => {
           { topic: 't', partitions: [0, 1, 2] },
           { topic: 'missing', partitions: [0] },
         ];
-        const response = await call(
-          fixture,
-          Apis.ElectLeaders,
-          electLeadersHandler,
-          request,
-          version,
-        );
+        const response = await elect(request, version);
         expect(response?.errorCode).toBe(ErrorCode.NONE);
         expect(response?.replicaElectionResults).toEqual(
           [
@@ -111,13 +111,7 @@ describe('ElectLeaders on a single node', () => {
     const request = newElectLeadersRequest();
     request.topicPartitions = null;
     for (let version = 0; version <= 2; version++) {
-      const response = await call(
-        fixture,
-        Apis.ElectLeaders,
-        electLeadersHandler,
-        request,
-        version,
-      );
+      const response = await elect(request, version);
       expect(response).toMatchObject({ errorCode: 0, replicaElectionResults: [] });
     }
   });
@@ -128,13 +122,7 @@ describe('ElectLeaders on a single node', () => {
     request.electionType = 7;
     request.topicPartitions = [{ topic: 't', partitions: [0] }];
     for (let version = 1; version <= 2; version++) {
-      const response = await call(
-        fixture,
-        Apis.ElectLeaders,
-        electLeadersHandler,
-        request,
-        version,
-      );
+      const response = await elect(request, version);
       expect(response).toMatchObject({
         errorCode: ErrorCode.INVALID_REQUEST,
         replicaElectionResults: [],

@@ -14,7 +14,6 @@
  * again. On a plain quorum: the time bound snapshots a few records that the byte bound never
  * would, and an image encoded a few records per turn is stored exactly.
  */
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import {
@@ -24,7 +23,7 @@ import {
 import { MetadataRecordType } from '../../../protocol/generated/metadata-record-table.ts';
 import { loadConfig } from '../../../src/config/load-config.ts';
 import type { ControllerState } from '../../../src/controller/controller-state.ts';
-import { ClusterMetadata } from '../../../src/metadata/cluster-metadata.ts';
+import type { ClusterMetadata } from '../../../src/metadata/cluster-metadata.ts';
 import { imageRecords } from '../../../src/metadata/image-records.ts';
 import { MetadataImage } from '../../../src/metadata/metadata-image.ts';
 import { encodeMetadataRecord } from '../../../src/metadata/metadata-record.ts';
@@ -33,11 +32,12 @@ import { METADATA_LOG_DIR_NAME } from '../../../src/node/metadata-quorum.ts';
 import { applyBatch, MetadataSnapshotGenerator } from '../../../src/node/metadata-snapshots.ts';
 import { NodeRuntime } from '../../../src/node/node-runtime.ts';
 import { listSnapshots } from '../../../src/raft/snapshot-files.ts';
+import { freePorts } from '../../../src/server/free-ports.ts';
 import { SystemClock } from '../../../src/util/clock.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
 import { SeededRandom } from '../../../src/util/random.ts';
 import { MemoryFileSystem } from '../../../storage/io/memory-file-system.ts';
-import { brokerRequestHandlers } from './controller-handlers.ts';
+import { startBrokerNode } from './broker-node.ts';
 import {
   Collector,
   clusterId,
@@ -88,24 +88,6 @@ afterAll(async () => {
   for (const b of brokers) await b.runtime.stop();
   await plain?.stop();
 });
-
-/** Free loopback ports: bound at port 0, then released for the nodes. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = createServer();
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      return server;
-    }),
-  );
-  const ports = servers.map((s) => {
-    const address = s.address();
-    if (typeof address !== 'object' || !address) throw new Error('no address');
-    return address.port;
-  });
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
 
 function configOf(id: number, roles: string[], listener: string | string[], voters: string[]) {
   return loadConfig({
@@ -396,40 +378,18 @@ describe('metadata snapshots on three controllers', () => {
 
 /** A broker+controller node as the data path composes it: ClusterMetadata and lifecycle. */
 async function startBroker(id: number, fs: MemoryFileSystem, config: BrokerNode['config']) {
-  let runtime: NodeRuntime | undefined;
-  runtime = await NodeRuntime.start({
+  const collector = new Collector();
+  const parts = await startBrokerNode({
+    id,
     config,
     fs,
-    clock,
     random: new SeededRandom(seed * 11 + id),
-    logger,
-    clusterId,
-    controllerHandlers: brokerRequestHandlers(() => runtime?.controller),
+    metadataRandom: new SeededRandom(seed + 60 + id),
+    onApplyError: (error) => collector.errors.push(`node ${id} could not apply: ${String(error)}`),
+    listeners: [collector],
     metadataSegmentBytes: SEGMENT_BYTES,
   });
-  const rt = runtime;
-  let lifecycle: BrokerLifecycleManager | undefined;
-  const metadata = new ClusterMetadata({
-    clusterId,
-    nodeId: id,
-    endpoints: () => new Map(),
-    image: MetadataImage.EMPTY,
-    forward: rt.forwarding(() => lifecycle?.brokerEpoch ?? -1, 10_000),
-    random: new SeededRandom(seed + 60 + id),
-    defaults: () => ({ numPartitions: 1, replicationFactor: 1 }),
-  });
-  const collector = new Collector();
-  rt.quorum.addListener(collector);
-  rt.quorum.addListener({
-    onCommitted: (batch) => {
-      metadata.applyCommitted(batch).catch((error: unknown) => {
-        collector.errors.push(`node ${id} could not apply: ${String(error)}`);
-      });
-    },
-  });
-  lifecycle = rt.lifecycle({ metadataOffset: () => metadata.image.offset });
-  lifecycle.start();
-  const node: BrokerNode = { id, fs, config, runtime: rt, metadata, lifecycle, collector };
+  const node: BrokerNode = { id, fs, config, ...parts, collector };
   return node;
 }
 

@@ -8,22 +8,21 @@
  * follower connections resolve registered endpoints; a broker-only node (an observer) joins
  * and sees the topic too. Misconfigured roles are refused.
  */
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load-config.ts';
-import { ClusterMetadata } from '../../../src/metadata/cluster-metadata.ts';
-import { MetadataImage } from '../../../src/metadata/metadata-image.ts';
+import type { ClusterMetadata } from '../../../src/metadata/cluster-metadata.ts';
 import type { BrokerLifecycleManager } from '../../../src/node/broker-lifecycle.ts';
 import {
   brokerListenersOf,
   interBrokerListenerNameOf,
   NodeRuntime,
 } from '../../../src/node/node-runtime.ts';
+import { freePorts } from '../../../src/server/free-ports.ts';
 import { SystemClock } from '../../../src/util/clock.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
 import { SeededRandom } from '../../../src/util/random.ts';
 import { MemoryFileSystem } from '../../../storage/io/memory-file-system.ts';
-import { brokerRequestHandlers } from './controller-handlers.ts';
+import { startBrokerNode } from './broker-node.ts';
 import { clusterId, timeouts, until } from './quorum-harness.ts';
 
 const seed = Number(process.env.BROOK_SEED ?? 31);
@@ -46,24 +45,6 @@ afterAll(async () => {
   for (const n of running) await n.runtime.stop();
 });
 
-/** Free loopback ports: bound at port 0, then released for the nodes. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = createServer();
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      return server;
-    }),
-  );
-  const ports = servers.map((s) => {
-    const address = s.address();
-    if (typeof address !== 'object' || !address) throw new Error('no address');
-    return address.port;
-  });
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
-
 function configOf(id: number, roles: string[], ports: number[], voters: string[]) {
   const listeners = [`PLAINTEXT://127.0.0.1:${ports[0]}`];
   if (roles.includes('controller')) listeners.push(`CONTROLLER://127.0.0.1:${ports[1]}`);
@@ -82,38 +63,18 @@ function configOf(id: number, roles: string[], ports: number[], voters: string[]
 }
 
 async function startNode(id: number, config: ReturnType<typeof loadConfig>) {
-  let runtime: NodeRuntime | undefined;
-  runtime = await NodeRuntime.start({
+  const parts = await startBrokerNode({
+    id,
     config,
     fs: new MemoryFileSystem(new SeededRandom(seed + id)),
-    clock,
     random: new SeededRandom(seed * 7 + id),
-    logger,
-    clusterId,
-    controllerHandlers: brokerRequestHandlers(() => runtime?.controller),
-  });
-  const rt = runtime;
-  let lifecycle: BrokerLifecycleManager | undefined;
-  const metadata = new ClusterMetadata({
-    clusterId,
-    nodeId: id,
-    endpoints: () => new Map(),
-    image: MetadataImage.EMPTY,
-    forward: rt.forwarding(() => lifecycle?.brokerEpoch ?? -1, 10_000),
-    random: new SeededRandom(seed + 50 + id),
-    defaults: () => ({ numPartitions: 1, replicationFactor: 1 }),
-  });
-  rt.quorum.addListener({
-    onCommitted: (batch) => {
-      metadata.applyCommitted(batch).catch((error: unknown) => {
-        throw new Error(`node ${id} could not apply`, { cause: error });
-      });
+    metadataRandom: new SeededRandom(seed + 50 + id),
+    onApplyError: (error) => {
+      throw new Error(`node ${id} could not apply`, { cause: error });
     },
   });
-  lifecycle = rt.lifecycle({ metadataOffset: () => metadata.image.offset });
-  const node: RunningNode = { id, runtime: rt, metadata, lifecycle };
+  const node: RunningNode = { id, ...parts };
   running.push(node);
-  lifecycle.start();
   return node;
 }
 

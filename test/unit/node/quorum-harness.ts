@@ -24,7 +24,6 @@ import { SystemClock } from '../../../src/util/clock.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
 import { SeededRandom } from '../../../src/util/random.ts';
 import { MemoryFileSystem } from '../../../storage/io/memory-file-system.ts';
-import { brokerRequestHandlers } from './controller-handlers.ts';
 
 export const clusterId = 'node-test-cluster';
 
@@ -151,7 +150,7 @@ export async function startCluster(
           return node.quorum.controllerRaft.describeQuorum();
         },
       };
-      // `controller` and `config` for the controller part's own handlers of these keys.
+      // `controller` and `config` for the controller registry's cluster-management handlers.
       const withController = {
         nodeId: id,
         clock,
@@ -162,8 +161,13 @@ export async function startCluster(
         },
       };
       const services = withController as Omit<ControllerServices, 'apiVersions'>;
-      const handlers = options.controllers ? brokerRequestHandlers(() => node.runtime) : [];
-      const server = controllerListener({ host: '127.0.0.1', port: 0, logger, services, handlers });
+      const server = controllerListener({
+        host: '127.0.0.1',
+        port: 0,
+        logger,
+        services,
+        runsController: options.controllers === true,
+      });
       const bound = await server.listen();
       (node as { server: KafkaServer | undefined }).server = server;
       voterIds.push(id);

@@ -5,18 +5,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FileRegion } from '../../../protocol/wire/file-region.ts';
 import { Reader } from '../../../protocol/wire/reader.ts';
 import { Writer } from '../../../protocol/wire/writer.ts';
 import type { BrokerConfig } from '../../../src/config/catalogue.ts';
 import { type ConfigOverrides, loadConfig } from '../../../src/config/load-config.ts';
-import type { Handler, RequestContext } from '../../../src/handlers/handler.ts';
+import type { BrokerServices, Handler, RequestContext } from '../../../src/handlers/handler.ts';
 import { builtinHandlers } from '../../../src/handlers/index.ts';
 import { type DataPath, openDataPath } from '../../../src/replication/data-path.ts';
 import { type Clock, SystemClock } from '../../../src/util/clock.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
 import { SeededRandom } from '../../../src/util/random.ts';
+import type { FileSystem } from '../../../storage/io/file-system.ts';
 import { NodeFileSystem } from '../../../storage/io/node-file-system.ts';
+import { regionBytes } from '../storage/log-harness.ts';
 
 export interface Fixture {
   readonly dir: string;
@@ -55,24 +56,14 @@ export async function openFixture(
     data: await open(),
     context(apiKey, version) {
       const data = fixture.data;
-      return {
-        apiKey,
-        version,
-        correlationId: 1,
-        clientId: 'test',
-        listenerName: 'PLAINTEXT',
-        remoteAddress: '127.0.0.1',
-        connectionId: 1,
-        logger: silentLogger(),
-        services: {
-          config,
-          nodeId: config['node.id'],
-          clock,
-          metadata: data.cluster,
-          data,
-          apiVersions: () => [],
-        },
-      };
+      return testContext(apiKey, version, {
+        config,
+        nodeId: config['node.id'],
+        clock,
+        metadata: data.cluster,
+        data,
+        apiVersions: () => [],
+      });
     },
     async reopen() {
       await fixture.data.close();
@@ -86,20 +77,56 @@ export async function openFixture(
   return fixture;
 }
 
+/** A request codec pair, as the generated API table has them. */
+export interface Codec<Req, Res> {
+  apiKey: number;
+  encodeRequest(w: Writer, m: Req, v: number): void;
+  decodeRequest(r: Reader, v: number): Req;
+  encodeResponse(w: Writer, m: Res, v: number): void;
+  decodeResponse(r: Reader, v: number): Res;
+}
+
+/** A request context as a client on `listenerName` reaches a handler with `services`. */
+export function testContext(
+  apiKey: number,
+  version: number,
+  services: BrokerServices,
+  listenerName = 'PLAINTEXT',
+): RequestContext {
+  return {
+    apiKey,
+    version,
+    correlationId: 1,
+    clientId: 'test',
+    listenerName,
+    remoteAddress: '127.0.0.1',
+    connectionId: 1,
+    logger: silentLogger(),
+    services,
+  };
+}
+
 /**
  * Sends `request` through the real codecs as version `version` (encode, decode), calls the
  * handler, and returns its response encoded and decoded again at that version, so a field
  * the version cannot carry fails the test as it would fail on the wire.
  */
-export async function call<Req, Res>(
+export function call<Req, Res>(
   fixture: Fixture,
-  api: {
-    apiKey: number;
-    encodeRequest(w: Writer, m: Req, v: number): void;
-    decodeRequest(r: Reader, v: number): Req;
-    encodeResponse(w: Writer, m: Res, v: number): void;
-    decodeResponse(r: Reader, v: number): Res;
-  },
+  api: Codec<Req, Res>,
+  handler: Handler,
+  request: Req,
+  version: number,
+): Promise<Res | null> {
+  const context = (apiKey: number) => fixture.context(apiKey, version);
+  return callHandler(context, new NodeFileSystem(), api, handler, request, version);
+}
+
+/** `call` with any context; regions of the response are read back from `fs`. */
+export async function callHandler<Req, Res>(
+  context: (apiKey: number) => RequestContext,
+  fs: FileSystem,
+  api: Codec<Req, Res>,
   handler: Handler,
   request: Req,
   version: number,
@@ -109,35 +136,18 @@ export async function call<Req, Res>(
   const reader = new Reader(w.finish());
   const decoded = api.decodeRequest(reader, version);
   if (!reader.ok) throw reader.error;
-  const response = (await handler.handle(
-    fixture.context(api.apiKey, version),
-    decoded,
-    version,
-  )) as Res | null;
+  const response = (await handler.handle(context(api.apiKey), decoded, version)) as Res | null;
   if (response === null) return null;
   const out = new Writer();
   api.encodeResponse(out, response, version);
-  const chunks = out.chunks();
-  const bytes = Buffer.concat(
-    await Promise.all(chunks.map((c) => (Buffer.isBuffer(c) ? c : regionBytes(c)))),
-  );
-  const responseReader = new Reader(bytes);
+  const parts: Buffer[] = [];
+  for (const chunk of out.chunks()) {
+    parts.push(Buffer.isBuffer(chunk) ? chunk : await regionBytes(fs, chunk));
+  }
+  const responseReader = new Reader(Buffer.concat(parts));
   const result = api.decodeResponse(responseReader, version);
   if (!responseReader.ok) throw responseReader.error;
   return result;
-}
-
-async function regionBytes(region: FileRegion): Promise<Buffer> {
-  const fs = new NodeFileSystem();
-  const buf = Buffer.alloc(region.length);
-  let done = 0;
-  while (done < region.length) {
-    const n = await fs.read(region.fd, buf.subarray(done), region.position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  region.release();
-  return buf;
 }
 
 /** The registered handler of an API key (as the broker serves it). */

@@ -22,9 +22,6 @@ import type {
 import { newPartitionChangeRecord, newPartitionRecord } from '../../../protocol/generated/index.ts';
 import { MetadataRecordType } from '../../../protocol/generated/metadata-record-table.ts';
 import { buildBatch } from '../../../protocol/records/batch-builder.ts';
-import type { FileRegion } from '../../../protocol/wire/file-region.ts';
-import { Reader } from '../../../protocol/wire/reader.ts';
-import { Writer } from '../../../protocol/wire/writer.ts';
 import { loadConfig } from '../../../src/config/load-config.ts';
 import { produceHandler } from '../../../src/handlers/00-produce.ts';
 import { fetchHandler } from '../../../src/handlers/01-fetch.ts';
@@ -45,6 +42,7 @@ import { MemoryFileSystem } from '../../../storage/io/memory-file-system.ts';
 import { LOG_CONFIG_DEFAULTS } from '../../../storage/log/log-config.ts';
 import { LogManager } from '../../../storage/log/log-manager.ts';
 import type { PartitionLog } from '../../../storage/log/partition-log.ts';
+import { type Codec, callHandler, testContext } from './fixture.ts';
 
 export const NOW = 1_700_000_000_000;
 export const TOPIC = 't';
@@ -59,13 +57,7 @@ export interface ClusterNode {
   data: DataServices;
 }
 
-export interface Codec<Req, Res> {
-  apiKey: number;
-  encodeRequest(w: Writer, m: Req, v: number): void;
-  decodeRequest(r: Reader, v: number): Req;
-  encodeResponse(w: Writer, m: Res, v: number): void;
-  decodeResponse(r: Reader, v: number): Res;
-}
+export type { Codec } from './fixture.ts';
 
 export type FetchedPartition = FetchResponse['responses'][number]['partitions'][number];
 
@@ -246,24 +238,14 @@ export class LeaderCluster {
   }
 
   context(target: ClusterNode, apiKey: number, version: number): RequestContext {
-    return {
-      apiKey,
-      version,
-      correlationId: 1,
-      clientId: 'test',
-      listenerName: 'PLAINTEXT',
-      remoteAddress: '127.0.0.1',
-      connectionId: 1,
-      logger: silentLogger(),
-      services: {
-        config,
-        nodeId: target.id,
-        clock: this.clock,
-        metadata: target.data.cluster,
-        data: target.data,
-        apiVersions: () => [],
-      },
-    };
+    return testContext(apiKey, version, {
+      config,
+      nodeId: target.id,
+      clock: this.clock,
+      metadata: target.data.cluster,
+      data: target.data,
+      apiVersions: () => [],
+    });
   }
 
   /** One request through the real codecs to `target`'s handler, and its response back. */
@@ -274,26 +256,10 @@ export class LeaderCluster {
     request: Req,
     version: number,
   ): Promise<Res> {
-    const w = new Writer();
-    api.encodeRequest(w, request, version);
-    const reader = new Reader(w.finish());
-    const decoded = api.decodeRequest(reader, version);
-    if (!reader.ok) throw reader.error;
-    const response = (await handler.handle(
-      this.context(target, api.apiKey, version),
-      decoded,
-      version,
-    )) as Res;
-    const out = new Writer();
-    api.encodeResponse(out, response, version);
-    const parts: Buffer[] = [];
-    for (const chunk of out.chunks()) {
-      parts.push(Buffer.isBuffer(chunk) ? chunk : await regionBytes(target, chunk));
-    }
-    const responseReader = new Reader(Buffer.concat(parts));
-    const result = api.decodeResponse(responseReader, version);
-    if (!responseReader.ok) throw responseReader.error;
-    return result;
+    const context = (apiKey: number) => this.context(target, apiKey, version);
+    const response = await callHandler(context, target.fs, api, handler, request, version);
+    if (response === null) throw new Error(`no response to API ${api.apiKey}`);
+    return response;
   }
 
   /** A LeaderChannel to node `id`'s replication handlers (FOLLOWER's fetcher speaks it). */
@@ -323,18 +289,6 @@ export class LeaderCluster {
     if (!partition) throw new Error('no partition in the fetch answer');
     return partition;
   }
-}
-
-async function regionBytes(target: ClusterNode, region: FileRegion): Promise<Buffer> {
-  const buf = Buffer.alloc(region.length);
-  let done = 0;
-  while (done < region.length) {
-    const n = await target.fs.read(region.fd, buf.subarray(done), region.position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  region.release();
-  return buf;
 }
 
 export function change(fields: { isr?: number[]; leader?: number }): MetadataRecord {
@@ -415,29 +369,4 @@ export async function until(
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Every byte of a log from its start to its end (to compare replicas). */
-export async function logBytes(log: PartitionLog, fs: MemoryFileSystem): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let offset = log.logStartOffset;
-  while (offset < log.logEndOffset) {
-    const read = await log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset });
-    if (read.sizeBytes === 0) break;
-    for (const chunk of read.chunks) {
-      if (Buffer.isBuffer(chunk)) {
-        parts.push(chunk);
-        continue;
-      }
-      const buf = Buffer.alloc(chunk.length);
-      let done = 0;
-      while (done < chunk.length) {
-        const n = await fs.read(chunk.fd, buf.subarray(done), chunk.position + done);
-        if (n === 0) break;
-        done += n;
-      }
-      chunk.release();
-      parts.push(buf);
-    }
-    offset = read.nextOffset;
-  }
-  return Buffer.concat(parts);
-}
+export { logBytes } from '../storage/log-harness.ts';

@@ -11,6 +11,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src/util/random.ts';
+import { materialize } from '../storage/log-harness.ts';
 import {
   expectIdentical,
   fetcherManager,
@@ -138,7 +139,7 @@ async function handOver(
   while (offset < cut) {
     const read = await source.read(offset, { maxBytes: 1 << 20, maxOffset: cut });
     if (read.nextOffset === offset) break;
-    await to.opened.log.appendAsFollower(await bytesOf(from.opened, read.chunks));
+    await to.opened.log.appendAsFollower(await materialize(from.opened.fs, read));
     offset = read.nextOffset;
   }
   to.leaderEpoch = epoch;
@@ -150,25 +151,7 @@ async function firstBoundary(opened: OpenedLog): Promise<number> {
   const log = opened.log;
   if (log.logStartOffset >= log.logEndOffset) return log.logStartOffset;
   const read = await log.read(log.logStartOffset, { maxBytes: 1 });
-  const bytes = await bytesOf(opened, read.chunks);
+  const bytes = await materialize(opened.fs, read);
   const base = bytes.readInt32BE(0) * 0x1_0000_0000 + bytes.readUInt32BE(4);
   return base >= log.logStartOffset ? base : read.nextOffset;
-}
-
-async function bytesOf(
-  opened: OpenedLog,
-  chunks: readonly (Buffer | { fd: number; position: number; length: number; release(): void })[],
-): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for (const chunk of chunks) {
-    if (Buffer.isBuffer(chunk)) {
-      parts.push(Buffer.from(chunk));
-      continue;
-    }
-    const buf = Buffer.alloc(chunk.length);
-    await opened.fs.read(chunk.fd, buf, chunk.position);
-    chunk.release();
-    parts.push(buf);
-  }
-  return Buffer.concat(parts);
 }

@@ -43,12 +43,12 @@ import { RequestDispatcher, schemaRangeOf } from '../../../src/server/request-di
 import { type Clock, SystemClock, type TimerHandle } from '../../../src/util/clock.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
 import { SeededRandom } from '../../../src/util/random.ts';
-import type { FileRegion } from '../../../storage/io/file-region.ts';
 import type { FileStat, FileSystem, OpenMode } from '../../../storage/io/file-system.ts';
 import { MemoryFileSystem } from '../../../storage/io/memory-file-system.ts';
 import { resolveLogConfig } from '../../../storage/log/log-config.ts';
 import { PartitionLog } from '../../../storage/log/partition-log.ts';
 import { createStorageEnv } from '../../../storage/log/storage-env.ts';
+import { logBytes as logBytesOf, materialize } from '../storage/log-harness.ts';
 
 export const logger = silentLogger();
 
@@ -190,32 +190,8 @@ export async function fill(
 }
 
 /** Every byte of the log from its start to its end, regions read back from its disk. */
-export async function logBytes(opened: OpenedLog): Promise<Buffer> {
-  const { log, fs } = opened;
-  const parts: Buffer[] = [];
-  let offset = log.logStartOffset;
-  while (offset < log.logEndOffset) {
-    const result = await log.read(offset, { maxBytes: 1 << 20 });
-    if (result.nextOffset === offset) break;
-    parts.push(await materialize(fs, result.chunks));
-    offset = result.nextOffset;
-  }
-  return Buffer.concat(parts);
-}
-
-async function materialize(fs: FileSystem, chunks: readonly (FileRegion | Buffer)[]) {
-  const parts: Buffer[] = [];
-  for (const chunk of chunks) {
-    if (Buffer.isBuffer(chunk)) {
-      parts.push(Buffer.from(chunk));
-      continue;
-    }
-    const buf = Buffer.alloc(chunk.length);
-    const read = await fs.read(chunk.fd, buf, chunk.position);
-    chunk.release();
-    parts.push(buf.subarray(0, read));
-  }
-  return Buffer.concat(parts);
+export function logBytes(opened: OpenedLog): Promise<Buffer> {
+  return logBytesOf(opened.log, opened.fs);
 }
 
 export interface LeaderPartition {
@@ -413,10 +389,10 @@ export class TestLeader {
     if (budget <= 0) return out;
     const maxBytes = Math.min(asked.partitionMaxBytes, budget);
     const read = await log.read(asked.fetchOffset, { maxBytes });
-    let records: Buffer = await materialize(p.opened.fs, read.chunks);
+    let records: Buffer = await materialize(p.opened.fs, read);
     if (p.cutTailBytes !== undefined && read.nextOffset < end) {
       const next = await log.read(read.nextOffset, { maxBytes: 1 });
-      const tail = await materialize(p.opened.fs, next.chunks);
+      const tail = await materialize(p.opened.fs, next);
       records = Buffer.concat([records, tail.subarray(0, p.cutTailBytes)]);
     }
     const mangle = p.mangleOnce;

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildBatch } from '../../../protocol/records/batch-builder.ts';
 import { truncationOffset } from '../../../src/replication/follower-partition.ts';
+import { materialize } from '../storage/log-harness.ts';
 import {
   BROKER_EPOCH,
   baseSettings,
@@ -524,18 +525,7 @@ async function copyInto(from: OpenedLog, endOffset: number, to: OpenedLog): Prom
   let offset = 0;
   while (offset < endOffset) {
     const read = await from.log.read(offset, { maxBytes: 1 << 20, maxOffset: endOffset });
-    const parts: Buffer[] = [];
-    for (const chunk of read.chunks) {
-      if (Buffer.isBuffer(chunk)) {
-        parts.push(Buffer.from(chunk));
-        continue;
-      }
-      const buf = Buffer.alloc(chunk.length);
-      await from.fs.read(chunk.fd, buf, chunk.position);
-      chunk.release();
-      parts.push(buf);
-    }
-    await to.log.appendAsFollower(Buffer.concat(parts));
+    await to.log.appendAsFollower(await materialize(from.fs, read));
     offset = read.nextOffset;
   }
 }

@@ -277,26 +277,22 @@ describe('ReplicaManager: leader side of ISR replication', () => {
     expect(retried?.baseOffset).toBe(0);
 
     // Stale and future epochs, and a replica not assigned here.
-    const stale = await fetchFrom(
-      node(2),
-      fetchRequest({ fetchOffset: 3, currentLeaderEpoch: 0 }, 3),
-    );
-    expect(stale.errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
-    const future = await fetchFrom(
-      node(2),
-      fetchRequest({ fetchOffset: 3, currentLeaderEpoch: 2 }, 3),
-    );
-    expect(future.errorCode).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
-    const stranger = await fetchFrom(
-      node(2),
-      fetchRequest({ fetchOffset: 3, currentLeaderEpoch: 1 }, 9),
-    );
-    expect(stranger.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    const notLeader = await fetchFrom(
-      node(1),
-      fetchRequest({ fetchOffset: 3, currentLeaderEpoch: 1 }, 3),
-    );
-    expect(notLeader.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const refusals: [number, number, number, number][] = [
+      // [node, currentLeaderEpoch, replica id, expected error]
+      [2, 0, 3, ErrorCode.FENCED_LEADER_EPOCH],
+      [2, 2, 3, ErrorCode.UNKNOWN_LEADER_EPOCH],
+      [2, 1, 9, ErrorCode.NOT_LEADER_OR_FOLLOWER],
+      [1, 1, 3, ErrorCode.NOT_LEADER_OR_FOLLOWER],
+    ];
+    for (const [id, currentLeaderEpoch, replicaId, errorCode] of refusals) {
+      const refused = await fetchFrom(
+        node(id),
+        fetchRequest({ fetchOffset: 3, currentLeaderEpoch }, replicaId),
+      );
+      expect(refused.errorCode, `node ${id} epoch ${currentLeaderEpoch} replica ${replicaId}`).toBe(
+        errorCode,
+      );
+    }
 
     // The new leader writes in epoch 1; ISR {2, 3} acknowledges it.
     const next = produce(node(2), batch(2, 3));

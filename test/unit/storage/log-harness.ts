@@ -41,19 +41,40 @@ export async function openLog(
   });
 }
 
+/** A region's bytes read back through the file system (short reads resumed), then released. */
+export async function regionBytes(fs: FileSystem, region: FileRegion): Promise<Buffer> {
+  const buf = Buffer.alloc(region.length);
+  let done = 0;
+  while (done < region.length) {
+    const n = await fs.read(region.fd, buf.subarray(done), region.position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  region.release();
+  return buf.subarray(0, done);
+}
+
 /** The bytes a read returned, regions read back through the file system and released. */
-export async function materialize(fs: FileSystem, result: LogReadResult): Promise<Buffer> {
+export async function materialize(
+  fs: FileSystem,
+  result: Pick<LogReadResult, 'chunks'>,
+): Promise<Buffer> {
   const parts: Buffer[] = [];
   for (const chunk of result.chunks) {
-    if (Buffer.isBuffer(chunk)) {
-      parts.push(chunk);
-      continue;
-    }
-    const region = chunk as FileRegion;
-    const buf = Buffer.alloc(region.length);
-    const read = await fs.read(region.fd, buf, region.position);
-    region.release();
-    parts.push(buf.subarray(0, read));
+    parts.push(Buffer.isBuffer(chunk) ? chunk : await regionBytes(fs, chunk as FileRegion));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Every byte of a log from its start to its end (to compare replicas). */
+export async function logBytes(log: PartitionLog, fs: FileSystem): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let offset = log.logStartOffset;
+  while (offset < log.logEndOffset) {
+    const read = await log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset });
+    if (read.sizeBytes === 0 || read.nextOffset === offset) break;
+    parts.push(await materialize(fs, read));
+    offset = read.nextOffset;
   }
   return Buffer.concat(parts);
 }

@@ -23,7 +23,6 @@ import type { GroupService } from '../../../../src/coordinator/group/group-servi
 import type { GroupCoordinator } from '../../../../src/coordinator/group/index.ts';
 import { offsetsTopicName } from '../../../../src/coordinator/group/log-group-store.ts';
 import { partitionForGroup } from '../../../../src/coordinator/group/partition-for.ts';
-import type { RequestContext } from '../../../../src/handlers/handler.ts';
 import { ClusterMetadata } from '../../../../src/metadata/cluster-metadata.ts';
 import { MetadataImage } from '../../../../src/metadata/metadata-image.ts';
 import {
@@ -52,6 +51,8 @@ import {
   unfence,
   uuid,
 } from '../../metadata/records.ts';
+import { testContext } from '../../replication/fixture.ts';
+import { materialize } from '../../storage/log-harness.ts';
 
 export const OFFSETS_ID = uuid(7, 'C');
 export const PARTITIONS = 3;
@@ -273,23 +274,7 @@ export class GroupCluster {
     while (follower.log.logEndOffset < leader.log.logEndOffset) {
       const read = await leader.log.read(follower.log.logEndOffset, { maxBytes: 1 << 20 });
       if (read.sizeBytes === 0) break;
-      const parts: Buffer[] = [];
-      for (const chunk of read.chunks) {
-        if (Buffer.isBuffer(chunk)) {
-          parts.push(chunk);
-          continue;
-        }
-        const buf = Buffer.alloc(chunk.length);
-        let done = 0;
-        while (done < chunk.length) {
-          const n = await source.read(chunk.fd, buf.subarray(done), chunk.position + done);
-          if (n === 0) throw new Error('short read');
-          done += n;
-        }
-        chunk.release();
-        parts.push(buf);
-      }
-      for (const batch of iterateBatches(Buffer.concat(parts))) {
+      for (const batch of iterateBatches(await materialize(source, read))) {
         if (batch.baseOffset < follower.log.logEndOffset) continue;
         await follower.log.appendAsFollower(Buffer.from(batch.buf));
       }
@@ -310,16 +295,10 @@ export class GroupCluster {
   /** A request context on node `id` as a client on `listenerName` reaches it. */
   context(id: number, apiKey: number, version: number, listenerName = 'PLAINTEXT') {
     const node = this.node(id);
-    const ctx: RequestContext = {
+    return testContext(
       apiKey,
       version,
-      correlationId: 1,
-      clientId: 'test',
-      listenerName,
-      remoteAddress: '127.0.0.1',
-      connectionId: 1,
-      logger: silentLogger(),
-      services: {
+      {
         config: loadConfig({ dataDir: `/node${id}`, overrides: { 'node.id': id } }),
         nodeId: id,
         clock: this.clock,
@@ -328,8 +307,8 @@ export class GroupCluster {
         groups: node.groups,
         apiVersions: () => [],
       },
-    };
-    return ctx;
+      listenerName,
+    );
   }
 
   async close(): Promise<void> {

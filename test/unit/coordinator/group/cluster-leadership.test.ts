@@ -13,10 +13,16 @@
  */
 import { afterEach, describe, expect, onTestFailed, test } from 'vitest';
 import { ErrorCode } from '../../../../protocol/errors.ts';
-import type { OffsetCommitRequest } from '../../../../src/coordinator/group/index.ts';
 import { change } from '../../metadata/records.ts';
 import { GroupCluster, type GroupNode, groupOn, OFFSETS_ID } from './cluster-harness.ts';
-import { flush, joinRequest, seedFromEnv, syncRequest, track } from './harness.ts';
+import {
+  flush,
+  joinRequest,
+  offsetCommitRequest,
+  seedFromEnv,
+  syncRequest,
+  track,
+} from './harness.ts';
 
 let cluster: GroupCluster | undefined;
 
@@ -32,31 +38,10 @@ async function start(config: Record<string, string | number> = {}): Promise<Grou
   return cluster;
 }
 
-function commitRequest(groupId: string, offset: number): OffsetCommitRequest {
-  return {
-    groupId,
-    generationIdOrMemberEpoch: -1,
-    memberId: '',
-    groupInstanceId: null,
-    topics: [
-      {
-        name: 'orders',
-        partitions: [
-          {
-            partitionIndex: 0,
-            committedOffset: offset,
-            committedLeaderEpoch: -1,
-            committedMetadata: null,
-          },
-        ],
-      },
-    ],
-    apiVersion: 8,
-  };
-}
-
 async function commit(c: GroupCluster, id: number, groupId: string, offset: number) {
-  const result = await c.coordinator(id).commitOffsets(commitRequest(groupId, offset));
+  const result = await c
+    .coordinator(id)
+    .commitOffsets(offsetCommitRequest({ groupId: groupId }, offset));
   return result.topics[0]?.partitions[0]?.errorCode;
 }
 
@@ -95,7 +80,9 @@ describe('group coordinators follow __consumer_offsets leadership', () => {
     await c.commit(c.offsetsTopicRecords([1, 2, 3], () => [1, 2]));
     await c.node(1).groups.loaded;
     const group = groupOn(0);
-    const pending = track(c.coordinator(1).commitOffsets(commitRequest(group, 42)));
+    const pending = track(
+      c.coordinator(1).commitOffsets(offsetCommitRequest({ groupId: group }, 42)),
+    );
     await flush();
     const log = c.hosted(1, 0).log;
     // Written on the leader, not yet on broker 2: not committed, not answered.
@@ -115,7 +102,9 @@ describe('group coordinators follow __consumer_offsets leadership', () => {
     await c.commit(c.offsetsTopicRecords([1, 2, 3], () => [1, 2]));
     await c.node(1).groups.loaded;
     const group = groupOn(0);
-    const pending = track(c.coordinator(1).commitOffsets(commitRequest(group, 7)));
+    const pending = track(
+      c.coordinator(1).commitOffsets(offsetCommitRequest({ groupId: group }, 7)),
+    );
     await flush();
     expect(pending.settled).toBe(false);
     // offsets.commit.timeout.ms (5 s) passes without broker 2 fetching.
@@ -142,7 +131,7 @@ describe('group coordinators follow __consumer_offsets leadership', () => {
     await c.commit(c.offsetsTopicRecords([1, 2, 3], () => [1, 2]));
     await c.node(1).groups.loaded;
     const group = groupOn(0);
-    const committing = c.coordinator(1).commitOffsets(commitRequest(group, 100));
+    const committing = c.coordinator(1).commitOffsets(offsetCommitRequest({ groupId: group }, 100));
     await flush();
     await c.replicate(1, 2, 0);
     expect((await committing).topics[0]?.partitions[0]?.errorCode).toBe(ErrorCode.NONE);
@@ -162,7 +151,9 @@ describe('group coordinators follow __consumer_offsets leadership', () => {
     );
     // A commit of another group of the partition, waiting for the ISR (not fetched yet).
     const other = groupOn(0, 'other');
-    const waitingCommit = track(c.coordinator(1).commitOffsets(commitRequest(other, 101)));
+    const waitingCommit = track(
+      c.coordinator(1).commitOffsets(offsetCommitRequest({ groupId: other }, 101)),
+    );
     await flush();
     expect(waitingJoin.settled).toBe(false);
     expect(waitingCommit.settled).toBe(false);
@@ -189,7 +180,7 @@ describe('group coordinators follow __consumer_offsets leadership', () => {
     expect([...(moved?.members.keys() ?? [])]).toEqual([a.memberId]);
     expect(moved?.members.get(a.memberId)?.assignment.toString()).toBe('orders-0');
     // Broker 2 commits at its epoch; broker 1, now a follower, refuses.
-    const next = c.coordinator(2).commitOffsets(commitRequest(other, 200));
+    const next = c.coordinator(2).commitOffsets(offsetCommitRequest({ groupId: other }, 200));
     await flush();
     await c.replicate(2, 1, 0);
     expect((await next).topics[0]?.partitions[0]?.errorCode).toBe(ErrorCode.NONE);
@@ -202,13 +193,13 @@ describe('group coordinators follow __consumer_offsets leadership', () => {
     await c.commit(c.offsetsTopicRecords([1, 2, 3], () => [1, 2]));
     await c.node(1).groups.loaded;
     const group = groupOn(0);
-    const first = c.coordinator(1).commitOffsets(commitRequest(group, 1));
+    const first = c.coordinator(1).commitOffsets(offsetCommitRequest({ groupId: group }, 1));
     await flush();
     await c.replicate(1, 2, 0);
     await first;
     await c.change(0, { leader: 2 });
     await c.node(2).groups.loaded;
-    const second = c.coordinator(2).commitOffsets(commitRequest(group, 2));
+    const second = c.coordinator(2).commitOffsets(offsetCommitRequest({ groupId: group }, 2));
     await flush();
     await c.replicate(2, 1, 0);
     await second;
@@ -227,13 +218,15 @@ describe('group coordinators follow __consumer_offsets leadership', () => {
     await c.commit(c.offsetsTopicRecords([1, 2, 3], () => [1, 2]));
     await c.node(1).groups.loaded;
     const group = groupOn(0);
-    const first = c.coordinator(1).commitOffsets(commitRequest(group, 1));
+    const first = c.coordinator(1).commitOffsets(offsetCommitRequest({ groupId: group }, 1));
     await flush();
     await c.replicate(1, 2, 0);
     await first;
     // Written here, waiting for broker 2, when leadership goes to 2 and comes back in one
     // stretch of the metadata log: this broker sees epoch 0 then epoch 2, never a follower.
-    const waiting = track(c.coordinator(1).commitOffsets(commitRequest(group, 2)));
+    const waiting = track(
+      c.coordinator(1).commitOffsets(offsetCommitRequest({ groupId: group }, 2)),
+    );
     await flush();
     expect(c.hosted(1, 0).log.logEndOffset).toBe(2);
     c.node(1).probe = status(group);

@@ -12,6 +12,7 @@ import {
   GroupStoreError,
   type JoinGroupRequest,
   type JoinGroupResult,
+  type OffsetCommitRequest,
   type SyncGroupResult,
 } from '../../../../src/coordinator/group/index.ts';
 import { SimClock } from '../../../../src/util/clock.ts';
@@ -227,4 +228,32 @@ export async function stableSingleMember(
   });
   expect(sync.errorCode).toBe(ErrorCode.NONE);
   return { memberId, generationId: joined.generationId, sync };
+}
+
+/** An OffsetCommit of orders-0 by a client outside any generation (simple consumer). */
+export function offsetCommitRequest(
+  over: Partial<OffsetCommitRequest> = {},
+  offset = 42,
+): OffsetCommitRequest {
+  return {
+    groupId: 'g',
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    groupInstanceId: null,
+    topics: [
+      {
+        name: 'orders',
+        partitions: [
+          {
+            partitionIndex: 0,
+            committedOffset: offset,
+            committedLeaderEpoch: 3,
+            committedMetadata: 'm',
+          },
+        ],
+      },
+    ],
+    apiVersion: 8,
+    ...over,
+  };
 }

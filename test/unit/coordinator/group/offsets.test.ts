@@ -12,41 +12,18 @@ import {
   harness,
   joinNew,
   joinRequest,
+  offsetCommitRequest,
   stableSingleMember,
   subscription,
   syncRequest,
   track,
 } from './harness.ts';
 
-function commit(over: Partial<OffsetCommitRequest> = {}, offset = 42): OffsetCommitRequest {
-  return {
-    groupId: 'g',
-    generationIdOrMemberEpoch: -1,
-    memberId: '',
-    groupInstanceId: null,
-    topics: [
-      {
-        name: 'orders',
-        partitions: [
-          {
-            partitionIndex: 0,
-            committedOffset: offset,
-            committedLeaderEpoch: 3,
-            committedMetadata: 'm',
-          },
-        ],
-      },
-    ],
-    apiVersion: 8,
-    ...over,
-  };
-}
-
 async function commitError(
   h: Harness,
   over: Partial<OffsetCommitRequest>,
 ): Promise<number | undefined> {
-  const r = await h.coordinator.commitOffsets(commit(over));
+  const r = await h.coordinator.commitOffsets(offsetCommitRequest(over));
   return r.topics[0]?.partitions[0]?.errorCode;
 }
 
@@ -152,7 +129,7 @@ describe('OffsetCommit durability', () => {
   test('answered only after the append; requireStable sees the pending commit', async () => {
     const h = await harness();
     h.store.hold = true;
-    const pending = track(h.coordinator.commitOffsets(commit()));
+    const pending = track(h.coordinator.commitOffsets(offsetCommitRequest()));
     await flush();
     expect(pending.settled).toBe(false);
     expect(fetchOne(h)).toMatchObject({ committedOffset: -1, errorCode: ErrorCode.NONE });
@@ -186,8 +163,8 @@ describe('OffsetCommit durability', () => {
   test('two commits in flight: the later append wins whatever order they resolve in', async () => {
     const h = await harness();
     h.store.hold = true;
-    const first = h.coordinator.commitOffsets(commit({}, 10));
-    const second = h.coordinator.commitOffsets(commit({}, 20));
+    const first = h.coordinator.commitOffsets(offsetCommitRequest({}, 10));
+    const second = h.coordinator.commitOffsets(offsetCommitRequest({}, 20));
     h.store.release();
     await Promise.all([first, second]);
     expect(fetchOne(h)?.committedOffset).toBe(20);
@@ -208,7 +185,7 @@ describe('OffsetCommit durability', () => {
   test('too-long metadata fails that partition only', async () => {
     const h = await harness({ 'offset.metadata.max.bytes': 8 });
     const r = await h.coordinator.commitOffsets({
-      ...commit(),
+      ...offsetCommitRequest(),
       topics: [
         {
           name: 'orders',
@@ -271,9 +248,9 @@ describe('OffsetFetch', () => {
 
   test('topics null returns every committed partition', async () => {
     const h = await harness();
-    await h.coordinator.commitOffsets(commit());
+    await h.coordinator.commitOffsets(offsetCommitRequest());
     await h.coordinator.commitOffsets({
-      ...commit(),
+      ...offsetCommitRequest(),
       topics: [
         {
           name: 'b',
@@ -301,7 +278,7 @@ describe('OffsetFetch', () => {
 describe('OffsetDelete', () => {
   test('an Empty group loses the offsets; deleting the last one retires the group', async () => {
     const h = await harness();
-    await h.coordinator.commitOffsets(commit());
+    await h.coordinator.commitOffsets(offsetCommitRequest());
     const r = await h.coordinator.deleteOffsets({
       groupId: 'g',
       topics: [{ name: 'orders', partitionIndexes: [0, 5] }],
@@ -332,9 +309,11 @@ describe('OffsetDelete', () => {
     const { memberId } = await stableSingleMember(h, 'g', {
       protocols: [{ name: 'range', metadata: subscription(['orders']) }],
     });
-    await h.coordinator.commitOffsets(commit({ generationIdOrMemberEpoch: 1, memberId }));
+    await h.coordinator.commitOffsets(
+      offsetCommitRequest({ generationIdOrMemberEpoch: 1, memberId }),
+    );
     await h.coordinator.commitOffsets({
-      ...commit({ generationIdOrMemberEpoch: 1, memberId }),
+      ...offsetCommitRequest({ generationIdOrMemberEpoch: 1, memberId }),
       topics: [
         {
           name: 'old',
@@ -384,7 +363,7 @@ describe('offset expiry', () => {
 
   test('a simple group expires offsets by commit time, then the group itself', async () => {
     const h = await harness(config);
-    await h.coordinator.commitOffsets(commit());
+    await h.coordinator.commitOffsets(offsetCommitRequest());
     h.clock.advance(retentionMs - 1);
     expect(await h.coordinator.expireOffsets()).toBe(0);
     h.clock.advance(1);
@@ -396,7 +375,9 @@ describe('offset expiry', () => {
   test('a consumer group that emptied counts from when it became Empty', async () => {
     const h = await harness(config);
     const { memberId } = await stableSingleMember(h, 'g', { sessionTimeoutMs: 1_800_000 });
-    await h.coordinator.commitOffsets(commit({ generationIdOrMemberEpoch: 1, memberId }));
+    await h.coordinator.commitOffsets(
+      offsetCommitRequest({ generationIdOrMemberEpoch: 1, memberId }),
+    );
     // Consuming for an hour: nothing of a subscribed topic expires while Stable.
     for (let i = 0; i < 4; i++) {
       h.clock.advance(retentionMs / 4);
@@ -421,9 +402,9 @@ describe('offset expiry', () => {
     const h = await harness(config);
     const { memberId } = await stableSingleMember(h, 'g', { sessionTimeoutMs: 1_800_000 });
     const member = { generationIdOrMemberEpoch: 1, memberId };
-    await h.coordinator.commitOffsets(commit(member));
+    await h.coordinator.commitOffsets(offsetCommitRequest(member));
     await h.coordinator.commitOffsets({
-      ...commit(member),
+      ...offsetCommitRequest(member),
       topics: [
         {
           name: 'gone',
@@ -449,7 +430,7 @@ describe('offset expiry', () => {
 
   test('explicit retention (v2-v4): own deadline, written as value v1', async () => {
     const h = await harness(config);
-    await h.coordinator.commitOffsets(commit({ retentionTimeMs: 1000 }));
+    await h.coordinator.commitOffsets(offsetCommitRequest({ retentionTimeMs: 1000 }));
     const value = h.store.all()[0]?.value as Buffer;
     expect(value.readInt16BE(0)).toBe(1);
     expect(decodeOffsetCommitValue(value).expireTimestamp).toBe(h.clock.nowMs() + 1000);
@@ -462,7 +443,7 @@ describe('offset expiry', () => {
       'offsets.retention.minutes': 1,
       'offsets.retention.check.interval.ms': 30_000,
     });
-    await h.coordinator.commitOffsets(commit());
+    await h.coordinator.commitOffsets(offsetCommitRequest());
     h.clock.advance(60_000);
     await flush();
     expect(fetchOne(h)?.committedOffset).toBe(-1);
@@ -473,8 +454,10 @@ describe('DeleteGroups, DescribeGroups, ListGroups', () => {
   test('delete: Empty groups go with their offsets; others are refused', async () => {
     const h = await harness();
     const { memberId } = await stableSingleMember(h, 'g');
-    await h.coordinator.commitOffsets(commit({ generationIdOrMemberEpoch: 1, memberId }));
-    await h.coordinator.commitOffsets(commit({ groupId: 'simple' }));
+    await h.coordinator.commitOffsets(
+      offsetCommitRequest({ generationIdOrMemberEpoch: 1, memberId }),
+    );
+    await h.coordinator.commitOffsets(offsetCommitRequest({ groupId: 'simple' }));
     const first = await h.coordinator.deleteGroups(['g', 'simple', 'nope', 'simple']);
     expect(first).toEqual([
       { groupId: 'g', errorCode: ErrorCode.NON_EMPTY_GROUP },
@@ -530,7 +513,7 @@ describe('DeleteGroups, DescribeGroups, ListGroups', () => {
   test('list: filters by state and type, case-insensitively', async () => {
     const h = await harness();
     await stableSingleMember(h, 'a');
-    await h.coordinator.commitOffsets(commit({ groupId: 'b' }));
+    await h.coordinator.commitOffsets(offsetCommitRequest({ groupId: 'b' }));
     const all = h.coordinator.listGroups();
     expect(all.errorCode).toBe(ErrorCode.NONE);
     expect(all.groups).toEqual(
