@@ -30,6 +30,7 @@
  */
 import { ErrorCode } from '../../protocol/errors.ts';
 import type { RecordBatchView } from '../../protocol/records/batch.ts';
+import { forEachLimited } from '../../storage/log/for-each-limited.ts';
 import type { LogConfig } from '../../storage/log/log-config.ts';
 import type { LogManager } from '../../storage/log/log-manager.ts';
 import type { PartitionLog } from '../../storage/log/partition-log.ts';
@@ -109,6 +110,9 @@ export function replicaWaitKey(topic: string, partition: number): string {
 }
 
 const REPLICA_LAG_TIME_MAX_MS_DEFAULT = 30_000;
+
+/** Partitions of one topic hosted at once when an image changes many of them. */
+const HOST_CONCURRENCY = 32;
 
 export class ReplicaManager {
   readonly purgatory: FetchPurgatory;
@@ -192,11 +196,13 @@ export class ReplicaManager {
     for (const topic of image.topics()) {
       this.#topicIds.set(topic.name, topic.topicId);
       const config = this.configFor(topic);
-      for (const p of topic.partitions) {
+      // Partitions are independent: a topic of thousands of new partitions creates their logs
+      // with overlapping fsyncs instead of one after another (about 3 ms each here).
+      await forEachLimited(topic.partitions, HOST_CONCURRENCY, async (p) => {
         const key = partitionKey(topic.name, p.partitionIndex);
         if (this.#hostsHere(p)) await this.#host(topic, p, config);
         else if (this.#partitions.has(key)) await this.#unhost(key, true);
-      }
+      });
     }
   }
 

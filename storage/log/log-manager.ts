@@ -24,6 +24,7 @@ import type { FileSystem } from '../io/file-system.ts';
 import type { Clock, Random, TimerHandle } from '../runtime-interfaces.ts';
 import { parsePartitionDirName, partitionDirName } from '../segment/segment-files.ts';
 import { StorageError } from '../storage-error.ts';
+import { forEachLimited } from './for-each-limited.ts';
 import { LOG_CONFIG_DEFAULTS, type LogConfig, resolveLogConfig } from './log-config.ts';
 import {
   LOG_START_OFFSET_CHECKPOINT,
@@ -305,20 +306,4 @@ export class LogManager {
     while (this.#background.size > 0) await Promise.all([...this.#background]);
     await this.env.handles.settle();
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; rejects on the first failure. */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -131,7 +131,8 @@ function judge(connection: FuzzConnection, sent: readonly SentFrame[], held: boo
     }
   }
   if (held && !sent.some((f, i) => !answered.has(i) && f.bytes.readInt16BE(0) === ApiKey.Fetch)) {
-    findings.push(`held past ${heldDeadlineMs} ms with no Fetch waiting`);
+    const waiting = sent.filter((_, i) => !answered.has(i)).map((f) => f.label);
+    findings.push(`held past ${heldDeadlineMs} ms with no Fetch waiting (${waiting.join(', ')})`);
   }
   return findings;
 }
