@@ -36,9 +36,13 @@ export interface RunResult {
 
 /**
  * Past this a connection counts as held. Only a Fetch may be (a long poll whose maxWaitMs a
- * mutation raised, up to the broker's cap); anything else that slow is a finding.
+ * mutation raised, up to the broker's cap); anything else that slow is a finding. A connection
+ * without a Fetch gets longer: a single bit flip turns CreateTopics' 1 partition into 4,097,
+ * whose logs (each created durably) take the node seconds to make, and metadata operations of
+ * other connections queue behind them. That is slow work, not a hang; a hang never answers.
  */
-const heldDeadlineMs = 3_000;
+const fetchHeldDeadlineMs = 3_000;
+const heldDeadlineMs = 20_000;
 
 export function probeFrame(correlationId: number): Buffer {
   const body = {
@@ -60,10 +64,19 @@ export async function runConnection(
   const all = [...frames, { bytes: probeFrame(probeId), label: 'probe' }];
   const stream = Buffer.concat(all.map((f) => sized(f.bytes)));
   let held = false;
-  const timer = setTimeout(() => {
-    held = true;
-    connection.close();
-  }, heldDeadlineMs);
+  // At the short deadline, a connection still waiting on a Fetch is a long poll: held, fine.
+  // One waiting on anything else gets the long deadline (slow work is not a hang).
+  let timer = setTimeout(() => {
+    if (waitingOnFetch(connection, all)) {
+      held = true;
+      connection.close();
+      return;
+    }
+    timer = setTimeout(() => {
+      held = true;
+      connection.close();
+    }, heldDeadlineMs - fetchHeldDeadlineMs);
+  }, fetchHeldDeadlineMs);
   try {
     for (const piece of cut(stream, random)) await connection.write(piece);
     await connection.waitForFrame((f) => f.length >= 4 && f.readInt32BE(0) === probeId);
@@ -101,6 +114,19 @@ function cut(stream: Buffer, random: SeededRandom): Buffer[] {
 
 function correlationIdOf(bytes: Buffer): number | undefined {
   return bytes.length >= 8 ? bytes.readInt32BE(4) : undefined;
+}
+
+/** Whether a Fetch this connection sent has no response yet. */
+function waitingOnFetch(connection: FuzzConnection, sent: readonly SentFrame[]): boolean {
+  const answered = new Set(
+    connection.frames.map((f) => (f.length >= 4 ? f.readInt32BE(0) : undefined)),
+  );
+  return sent.some(
+    (f) =>
+      f.bytes.length >= 8 &&
+      f.bytes.readInt16BE(0) === ApiKey.Fetch &&
+      !answered.has(correlationIdOf(f.bytes)),
+  );
 }
 
 function judge(connection: FuzzConnection, sent: readonly SentFrame[], held: boolean): string[] {
