@@ -45,7 +45,6 @@ import { buildBatch } from '../../protocol/records/batch-builder.ts';
 import { Reader } from '../../protocol/wire/reader.ts';
 import { Writer } from '../../protocol/wire/writer.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
-import type { CommittedBatch } from '../../src/controller/controller-runtime.ts';
 import { ControllerRuntime } from '../../src/controller/controller-runtime.ts';
 import { DEFAULT_CONTROLLER_CONFIG } from '../../src/controller/decision.ts';
 import { produceHandler } from '../../src/handlers/00-produce.ts';
@@ -75,6 +74,7 @@ import { LOG_CONFIG_DEFAULTS } from '../../storage/log/log-config.ts';
 import { LogManager } from '../../storage/log/log-manager.ts';
 import type { PartitionLog } from '../../storage/log/partition-log.ts';
 import { CLUSTER_ID } from '../unit/controller/harness.ts';
+import { followCommitted } from '../unit/controller/quorum-harness.ts';
 import {
   type AcknowledgedBatch,
   type BatchSummary,
@@ -406,30 +406,15 @@ export class ClusterSim {
       lifecycle,
       decided,
     };
-    let delivered = 0;
-    replica.addListener({
-      onCommit: (highWatermark) => {
-        while (delivered < highWatermark) {
-          const read = replica.readCommitted(delivered, 64);
-          if (read.kind !== 'entries' || read.entries.length === 0) break;
-          const last = read.entries.at(-1)?.offset ?? delivered;
-          const batch: CommittedBatch = {
-            records: read.entries
-              .filter((e) => e.kind === 'data')
-              .map((e) => ({ offset: e.offset, data: Buffer.from(e.data) })),
-            lastOffset: last,
-          };
-          delivered = last + 1;
-          started.runtime.handleCommitted(batch);
-          started.cluster
-            .applyCommitted(batch)
-            .catch((error: unknown) => this.#fatal(node, clock, error));
-        }
+    followCommitted(replica, node.id, () => node.raftLog.endOffset(), {
+      onBatch: (batch) => {
+        started.runtime.handleCommitted(batch);
+        started.cluster
+          .applyCommitted(batch)
+          .catch((error: unknown) => this.#fatal(node, clock, error));
       },
-      onLeaderChange: (leader) => {
-        const nextOffset = leader.leaderId === node.id ? node.raftLog.endOffset() + 1 : -1;
-        started.runtime.handleLeaderChange(leader, nextOffset);
-      },
+      onLeaderChange: (leader, nextOffset) =>
+        started.runtime.handleLeaderChange(leader, nextOffset),
     });
     node.inc = started;
     driver.start();

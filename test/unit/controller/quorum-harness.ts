@@ -42,6 +42,47 @@ export interface QuorumMember {
   readonly batches: CommittedBatch[];
 }
 
+/**
+ * The committed stream of `replica` as src/node's MetadataQuorum produces it (each committed
+ * stretch once, in order; leader-change entries advance the offsets without records), and its
+ * leader changes with the offset where a new leader's first record lands (one past its
+ * leader-change entry, appended after this call).
+ */
+export function followCommitted(
+  replica: RaftReplica,
+  nodeId: number,
+  logEndOffset: () => number,
+  to: {
+    readonly onBatch: (batch: CommittedBatch) => void;
+    readonly onLeaderChange: (
+      leader: { readonly leaderId: number; readonly epoch: number },
+      nextOffset: number,
+    ) => void;
+  },
+): void {
+  let delivered = 0;
+  replica.addListener({
+    onCommit: (highWatermark) => {
+      while (delivered < highWatermark) {
+        const read = replica.readCommitted(delivered, 64);
+        if (read.kind !== 'entries' || read.entries.length === 0) break;
+        const last = read.entries.at(-1)?.offset ?? delivered;
+        delivered = last + 1;
+        to.onBatch({
+          records: read.entries
+            .filter((e) => e.kind === 'data')
+            .map((e) => ({ offset: e.offset, data: Buffer.from(e.data) })),
+          lastOffset: last,
+        });
+      }
+    },
+    onLeaderChange: (leader) => {
+      // Called as the role changes, before a new leader appends its leader-change entry.
+      to.onLeaderChange(leader, leader.leaderId === nodeId ? logEndOffset() + 1 : -1);
+    },
+  });
+}
+
 export const VOTER_IDS = [1, 2, 3] as const;
 
 export class ControllerQuorum {
@@ -117,30 +158,12 @@ export class ControllerQuorum {
     member.driver = driver;
     member.runtime = runtime;
     member.batches.length = 0;
-    // The committed stream as src/node's MetadataQuorum produces it.
-    let delivered = 0;
-    replica.addListener({
-      onCommit: (highWatermark) => {
-        while (delivered < highWatermark) {
-          const read = replica.readCommitted(delivered, 64);
-          if (read.kind !== 'entries' || read.entries.length === 0) break;
-          const last = read.entries.at(-1)?.offset ?? delivered;
-          const batch: CommittedBatch = {
-            records: read.entries
-              .filter((e) => e.kind === 'data')
-              .map((e) => ({ offset: e.offset, data: Buffer.from(e.data) })),
-            lastOffset: last,
-          };
-          delivered = last + 1;
-          member.batches.push(batch);
-          runtime.handleCommitted(batch);
-        }
+    followCommitted(replica, member.id, () => member.log.endOffset(), {
+      onBatch: (batch) => {
+        member.batches.push(batch);
+        runtime.handleCommitted(batch);
       },
-      onLeaderChange: (leader) => {
-        // Called as the role changes, before a new leader appends its leader-change entry.
-        const nextOffset = leader.leaderId === member.id ? member.log.endOffset() + 1 : -1;
-        runtime.handleLeaderChange(leader, nextOffset);
-      },
+      onLeaderChange: (leader, nextOffset) => runtime.handleLeaderChange(leader, nextOffset),
     });
     driver.start();
   }
